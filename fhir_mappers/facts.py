@@ -1,0 +1,126 @@
+"""Plain, typed facts that the mappers read out of FHIR and the rules judge.
+
+Nothing here knows FHIR or Flask. Every field that the record may not tell is
+``Optional``: ``None`` means "the record does not say", which the rules turn into
+``unknown``, never into ``not met``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class Coding:
+    system: str | None
+    code: str | None
+    display: str | None = None
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """A treatment cycle such as "days 1-21 of a 28-day cycle" (kept for display)."""
+
+    days_on: int
+    cycle_length_days: int
+
+
+@dataclass(frozen=True)
+class LenalidomideOrder:
+    """One lenalidomide MedicationRequest (draft or on record)."""
+
+    ref: str  # "MedicationRequest/abc"
+    status: str | None
+    intent: str | None
+    authored_on: datetime | None
+    brand: bool | None  # True = Revlimid, False = generic lenalidomide, None = cannot tell
+    rxnorm_code: str | None  # the lenalidomide RxNorm code the order carries, if any
+    product_display: str | None
+    strength_mg: float | None  # per capsule
+    daily_dose_mg: float | None
+    capsules_per_day: float | None
+    dose_per_administration_mg: float | None
+    administrations_per_day: float | None
+    dose_text: str | None  # a short human rendering of the dosage, for cards
+    cycle: Cycle | None
+    days_supply: float | None
+    quantity: float | None  # dispense quantity (capsules when the unit says so)
+    refills: int | None
+    reason_codes: tuple[Coding, ...] = ()
+    reason_refs: tuple[str, ...] = ()  # "Condition/x"
+    identifiers: tuple[Coding, ...] = ()  # system/code=value, e.g. a REMS authorization number
+    medication_source: str = "codeableconcept"  # codeableconcept | contained | reference | none
+
+
+@dataclass(frozen=True)
+class MedicationOnRecord:
+    """Any MedicationRequest (draft in this session or on the patient's record)."""
+
+    ref: str
+    ingredients: frozenset[str]  # normalised ingredient names, e.g. {"dexamethasone"}
+    status: str | None
+    intent: str | None
+    authored_on: datetime | None
+    is_draft_order: bool  # in this hook call's draftOrders
+    period_start: date | None = None
+    period_end: date | None = None
+    display: str | None = None
+    reason_codes: tuple[Coding, ...] = ()
+
+    @property
+    def is_current(self) -> bool:
+        """Active or being ordered now (draft), i.e. it counts as concurrent therapy."""
+        return self.is_draft_order or self.status in {"active", "on-hold", "draft"}
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    ref: str
+    birth_date: date | None
+    sex: str | None  # "female" | "male" | "other" | None (unknown)
+
+
+@dataclass(frozen=True)
+class ConditionFacts:
+    ref: str
+    codes: tuple[Coding, ...]
+    text: str | None
+    active: bool
+    indications: frozenset[str]  # e.g. {"multiple-myeloma"}; empty when no policy indication
+    relapsed: bool | None  # the code itself says "in relapse" (e.g. ICD-10-CM C90.02)
+    onset: date | None = None
+    recorded: date | None = None
+
+
+@dataclass(frozen=True)
+class PrescriberFacts:
+    ref: str | None
+    specialty_codes: frozenset[str]  # NUCC taxonomy codes found on Practitioner / PractitionerRole
+    specialties: frozenset[str]  # categories: "oncology", "hematology", "immunology"
+    known: bool  # False when no Practitioner / PractitionerRole could be read
+
+
+@dataclass(frozen=True)
+class CoverageFacts:
+    ref: str
+    status: str | None
+    line_of_business: str | None  # "medicaid" | "marketplace" | "commercial" | None
+    payer_display: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """Everything the rules may judge about one lenalidomide order."""
+
+    order: LenalidomideOrder
+    as_of: date  # the order's date (authoredOn, else today), on which ages are judged
+    patient: PatientFacts | None
+    age_years: int | None
+    conditions: tuple[ConditionFacts, ...]
+    prescriber: PrescriberFacts
+    medications: tuple[MedicationOnRecord, ...]  # other orders: drafts and the record
+    coverage: CoverageFacts | None
+    # Names of the data domains that could not be read (prefetch missing and the FHIR
+    # server failed), e.g. {"medications"}; rules that need them answer "unknown".
+    unavailable: frozenset[str] = field(default_factory=frozenset)
