@@ -79,6 +79,9 @@ class PatientFacts:
     ref: str
     birth_date: date | None
     sex: str | None  # "female" | "male" | "other" | None (unknown)
+    # The FHIR birthDate when it gives only a year or a year and month ("1950", "1950-09");
+    # ``birth_date`` is then None, and ages are the least the partial date allows.
+    birth_date_partial: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class ConditionFacts:
     relapsed: bool | None  # the code itself says "in relapse" (e.g. ICD-10-CM C90.02)
     onset: date | None = None
     recorded: date | None = None
+    verification_status: str | None = None  # e.g. "confirmed", "provisional"; None when not stated
 
 
 @dataclass(frozen=True)
@@ -124,3 +128,6 @@ class CaseFacts:
     # Names of the data domains that could not be read (prefetch missing and the FHIR
     # server failed), e.g. {"medications"}; rules that need them answer "unknown".
     unavailable: frozenset[str] = field(default_factory=frozenset)
+    # True when the birth date is partial (a year, or a year and month) and the patient may
+    # be one year older than ``age_years`` (the least possible age) on ``as_of``.
+    age_uncertain: bool = False

@@ -114,9 +114,7 @@ def build(rows: list[dict]) -> dict:
         if _ingredient_of(row["display"]) != "lenalidomide":
             continue
         brand = "revlimid" in row["display"].lower()
-        lenalidomide_products.append(
-            _entry(row, brand=brand, strength_mg=_strength_mg(row["display"]))
-        )
+        lenalidomide_products.append(_entry(row, brand=brand, strength_mg=_strength_mg(row["display"])))
 
     # Brand -> generic of the same strength and form, for the substitution suggestion.
     generic_for_brand: dict[str, str] = {}

@@ -1,0 +1,32 @@
+"""Ask the JWT verifier about the current request; 401 with no details when it says no."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, request
+
+from .auth import AuthError
+from .errors import Unauthorized
+
+log = logging.getLogger(__name__)
+
+
+def audience() -> str:
+    """The URL the client must have signed: our public base URL plus this endpoint's path."""
+    base = current_app.config.get("CDS_PUBLIC_BASE_URL") or request.host_url
+    return base.rstrip("/") + request.path
+
+
+def require() -> None:
+    verifier = current_app.extensions.get("cds_jwt_verifier")
+    if verifier is None:  # CDS_AUTH=disabled, announced at start
+        return
+    try:
+        verifier.verify(request.headers.get("Authorization"), audience())
+    except AuthError as exc:
+        log.info(
+            "authentication refused",
+            extra={"event": "auth_refused", "reason": getattr(exc, "reason", str(exc)), "path": request.path},
+        )
+        raise Unauthorized() from None

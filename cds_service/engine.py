@@ -1,0 +1,147 @@
+"""From a checked hook request to its answer: which orders we speak about, the facts,
+the rules' judgement, the cards. No Flask here: the blueprint hands in plain data."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from fhir_mappers.case import build_cases, lenalidomide_draft_refs
+from fhir_mappers.facts import CaseFacts
+
+from . import prefetch
+from .cards.concurrent_imid import concurrent_imid_card
+from .cards.dose_limit import dose_limit_card
+from .cards.generic_substitution import generic_substitution_card
+from .cards.pa_assessment import pa_assessment_card
+from .coverage_information import coverage_information_action
+from .discovery import PREFETCH_TEMPLATES
+from .rules.assessment import assess
+from .rules.policy import load_policy
+
+
+@dataclass
+class Settings:
+    source_label: str
+    fhir_timeout: float
+    fhir_max_pages: int
+    executor: ThreadPoolExecutor
+    plan_overrides: dict[str, str] | None = None
+    now: Any = None  # callable returning an aware datetime; tests pin it
+
+    def current_time(self) -> datetime:
+        return self.now() if self.now else datetime.now(UTC)
+
+
+@dataclass
+class Outcome:
+    response: dict[str, Any]
+    findings: list[str] = field(default_factory=list)
+    likelihoods: list[str] = field(default_factory=list)
+    orders: int = 0
+    prefetch_read: list[str] = field(default_factory=list)
+    prefetch_unavailable: list[str] = field(default_factory=list)
+
+
+def _draft_resources(draft_orders: Any) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    entries = draft_orders.get("entry") if isinstance(draft_orders, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and resource.get("resourceType") and resource.get("id"):
+            out[f"{resource['resourceType']}/{resource['id']}"] = resource
+    return out
+
+
+def _external_medications(draft_orders: Any, selections: Any) -> bool:
+    """Whether a draft in scope names its drug only through a Medication outside the
+    request (``Medication/x``): then we cannot tell whether it is lenalidomide until the
+    prefetch (``_include``d Medications) has been resolved."""
+    wanted = set(selections) if isinstance(selections, list) else None
+    for ref, resource in _draft_resources(draft_orders).items():
+        if wanted is not None and ref not in wanted:
+            continue
+        reference = resource.get("medicationReference")
+        target = reference.get("reference") if isinstance(reference, dict) else None
+        if isinstance(target, str) and not target.startswith("#"):
+            return True
+    return False
+
+
+def cards_for_case(case: CaseFacts, draft: dict[str, Any] | None, source_label: str) -> tuple[list[dict], Any]:
+    assessment = assess(case, load_policy())
+    clauses = assessment.role_clauses
+    cards: list[dict] = []
+    generic = generic_substitution_card(case, draft, clauses["generic"], source_label)
+    if generic:
+        cards.append(generic)
+    if assessment.dose_exceeds_ceiling and assessment.dose_ceiling_mg is not None:
+        dose = dose_limit_card(
+            case,
+            draft,
+            ceiling_mg=assessment.dose_ceiling_mg,
+            indication=assessment.indication,
+            clause=clauses["dose"],
+            source_label=source_label,
+        )
+        if dose:
+            cards.append(dose)
+    concurrent = concurrent_imid_card(case, clauses["concurrency"], source_label)
+    if concurrent:
+        cards.append(concurrent)
+    cards.append(pa_assessment_card(case, assessment, source_label))
+    return cards, assessment
+
+
+def evaluate(body: dict[str, Any], settings: Settings) -> Outcome:
+    context = body["context"]
+    draft_orders = context.get("draftOrders")
+    selections = context.get("selections") if body["hook"] == "order-select" else None
+    sent = body.get("prefetch") if isinstance(body.get("prefetch"), dict) else None
+    if not lenalidomide_draft_refs(draft_orders, selections, prefetch=sent) and not _external_medications(
+        draft_orders, selections
+    ):
+        return Outcome(response={"cards": []})
+
+    resolved = prefetch.resolve(
+        body,
+        PREFETCH_TEMPLATES,
+        executor=settings.executor,
+        timeout=settings.fhir_timeout,
+        max_pages=settings.fhir_max_pages,
+    )
+    cases = build_cases(
+        draft_orders=draft_orders,
+        selections=selections,
+        prefetch=resolved.data,
+        unavailable=set(resolved.unavailable),
+        now=settings.current_time(),
+        user_ref=context.get("userId"),
+        plan_overrides=settings.plan_overrides,
+    )
+    if not cases:
+        return Outcome(response={"cards": []}, prefetch_read=sorted(resolved.read_from_server))
+    drafts = _draft_resources(draft_orders)
+    outcome = Outcome(
+        response={"cards": []},
+        orders=len(cases),
+        prefetch_read=sorted(resolved.read_from_server),
+        prefetch_unavailable=sorted(resolved.unavailable),
+    )
+    system_actions: list[dict[str, Any]] = []
+    today = settings.current_time().date()
+    for case in cases:
+        draft = drafts.get(case.order.ref)
+        cards, assessment = cards_for_case(case, draft, settings.source_label)
+        outcome.response["cards"].extend(cards)
+        if body["hook"] == "order-sign":
+            action = coverage_information_action(case, assessment, draft, today)
+            if action is not None:
+                system_actions.append(action)
+        outcome.likelihoods.append(assessment.likelihood)
+        outcome.findings.extend(card["extension"]["lenalidomide-cds.finding"]["code"] for card in cards)
+    if system_actions:
+        outcome.response["systemActions"] = system_actions
+    return outcome

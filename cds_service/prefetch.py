@@ -1,0 +1,225 @@
+"""Resolve the prefetch a hook needs: use what the client sent, read what it left out.
+
+CDS Hooks 2.0 semantics: a key sent as ``null`` means "no data"; an OperationOutcome
+under a key means the client's own read failed (taken as a failed read: unavailable);
+a key left out is read from ``fhirServer`` with ``fhirAuthorization``'s bearer token.
+Missing keys are read in parallel, each with a timeout, following ``next`` links on the
+FHIR server's own origin. Without a Patient nothing can be decided: that is a 412.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+log = logging.getLogger(__name__)
+
+_TOKEN = re.compile(r"\{\{\s*([^}]+?)\s*\}\}")
+_READ = re.compile(r"^[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}$")
+_USER_TOKENS = {
+    "Practitioner": "userPractitionerId",
+    "PractitionerRole": "userPractitionerRoleId",
+    "Patient": "userPatientId",
+    "RelatedPerson": "userRelatedPersonId",
+}
+REQUIRED_KEYS = ("patient",)
+
+
+class PrefetchError(Exception):
+    """Data the service cannot decide without is absent and cannot be read (HTTP 412)."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__("Cannot read " + ", ".join(missing))
+        self.missing = missing
+
+
+@dataclass
+class ResolvedPrefetch:
+    data: dict[str, Any] = field(default_factory=dict)
+    unavailable: set[str] = field(default_factory=set)
+    read_from_server: list[str] = field(default_factory=list)
+
+
+def token_values(context: Mapping[str, Any]) -> dict[str, str]:
+    """The values prefetch tokens may use: first-level primitive context fields and user ids."""
+    values = {
+        f"context.{name}": str(value)
+        for name, value in context.items()
+        if isinstance(value, str | int | float) and not isinstance(value, bool)
+    }
+    user = context.get("userId")
+    if isinstance(user, str) and "/" in user:
+        kind, _, ident = user.partition("/")
+        token = _USER_TOKENS.get(kind)
+        if token and ident:
+            values[token] = ident
+    return values
+
+
+def render(template: str, values: Mapping[str, str]) -> str | None:
+    """Fill a prefetch template; ``None`` when a token has no value (the key is skipped)."""
+    missing = False
+
+    def fill(match: re.Match[str]) -> str:
+        nonlocal missing
+        value = values.get(match.group(1))
+        if value is None:
+            missing = True
+            return ""
+        return value
+
+    rendered = _TOKEN.sub(fill, template)
+    return None if missing else rendered
+
+
+def is_operation_outcome(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+
+
+class FhirReader:
+    """Reads from one hook call's ``fhirServer``; never from another origin."""
+
+    _local = threading.local()
+
+    def __init__(self, base_url: str, access_token: str | None, *, timeout: float, max_pages: int) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.origin = _origin(self.base_url)
+        self.timeout = timeout
+        self.max_pages = max_pages
+        self.headers = {"Accept": "application/fhir+json, application/json"}
+        if access_token:
+            self.headers["Authorization"] = f"Bearer {access_token}"
+
+    @classmethod
+    def _session(cls) -> requests.Session:
+        session = getattr(cls._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            cls._local.session = session
+        return session
+
+    def _get(self, url: str) -> tuple[int, Any]:
+        response = self._session().get(url, headers=self.headers, timeout=self.timeout, allow_redirects=False)
+        if response.status_code != 200:
+            return response.status_code, None
+        try:
+            return 200, response.json()
+        except ValueError:
+            return response.status_code, None
+
+    def read(self, query: str) -> tuple[bool, Any]:
+        """(ok, value): ``ok`` False means the read failed; a 404 on a read is "no data"."""
+        url = f"{self.base_url}/{query.lstrip('/')}"
+        try:
+            status, body = self._get(url)
+        except requests.RequestException as exc:
+            log.warning("fhir read failed", extra={"event": "fhir_read_failed", "error_type": type(exc).__name__})
+            return False, None
+        if status == 404 and _READ.match(query):
+            return True, None
+        if status != 200 or not isinstance(body, dict) or is_operation_outcome(body):
+            log.warning("fhir read failed", extra={"event": "fhir_read_failed", "status": status})
+            return False, None
+        return True, self.follow_pages(body)
+
+    def follow_pages(self, body: dict) -> dict:
+        """Merge the ``next`` pages of a searchset Bundle into one Bundle."""
+        if body.get("resourceType") != "Bundle":
+            return body
+        entries = list(body.get("entry") or [])
+        page, pages = body, 1
+        while pages < self.max_pages:
+            next_url = _next_link(page)
+            if next_url is None or _origin(next_url) != self.origin:
+                break
+            try:
+                status, page = self._get(next_url)
+            except requests.RequestException:
+                break
+            if status != 200 or not isinstance(page, dict) or page.get("resourceType") != "Bundle":
+                break
+            entries.extend(page.get("entry") or [])
+            pages += 1
+        if pages == 1:
+            return body
+        merged = {key: value for key, value in body.items() if key != "link"}
+        merged["entry"] = entries
+        return merged
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _next_link(bundle: dict) -> str | None:
+    for link in bundle.get("link") or []:
+        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+            return link["url"]
+    return None
+
+
+def resolve(
+    body: Mapping[str, Any],
+    templates: Mapping[str, str],
+    *,
+    executor: ThreadPoolExecutor,
+    timeout: float,
+    max_pages: int,
+) -> ResolvedPrefetch:
+    sent = body.get("prefetch") or {}
+    resolved = ResolvedPrefetch()
+    server = body.get("fhirServer")
+    reader = None
+    if isinstance(server, str) and urlsplit(server).scheme in {"http", "https"}:
+        token = (body.get("fhirAuthorization") or {}).get("access_token")
+        reader = FhirReader(server, token, timeout=timeout, max_pages=max_pages)
+
+    values = token_values(body.get("context") or {})
+    to_read: dict[str, str] = {}
+    for key, template in templates.items():
+        if key in sent:
+            value = sent[key]
+            if is_operation_outcome(value):
+                resolved.unavailable.add(key)
+            elif isinstance(value, dict) and reader is not None and _next_link(value):
+                to_read[key] = ""  # a paginated Bundle the client sent: fetch its other pages
+            else:
+                resolved.data[key] = value if isinstance(value, dict) else None
+            continue
+        query = render(template, values)
+        if query is None:
+            resolved.data[key] = None  # e.g. no user Practitioner id to search roles by
+        elif reader is None:
+            resolved.unavailable.add(key)
+        else:
+            to_read[key] = query
+
+    if to_read and reader is not None:
+        futures = {
+            key: executor.submit(reader.follow_pages, sent[key]) if query == "" else executor.submit(reader.read, query)
+            for key, query in to_read.items()
+        }
+        for key, future in futures.items():
+            if to_read[key] == "":
+                resolved.data[key] = future.result()
+                continue
+            ok, value = future.result()
+            resolved.read_from_server.append(key)
+            if ok:
+                resolved.data[key] = value
+            else:
+                resolved.unavailable.add(key)
+
+    missing = [key for key in REQUIRED_KEYS if not isinstance(resolved.data.get(key), dict)]
+    if missing:
+        raise PrefetchError(missing)
+    return resolved

@@ -1,0 +1,110 @@
+"""marshmallow schemas for what crosses the edge: the CDS Hooks request, each hook's
+context, and feedback.
+
+They reject only what CDS Hooks itself forbids (a missing ``hook``/``hookInstance``/
+``context``, a context field missing or of the wrong type, ``fhirAuthorization`` without
+``fhirServer``) and let everything else through: unknown fields are kept, a draftOrders
+Bundle without ``type`` and a draft order without a medication are fine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+
+class _Lenient(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+
+class FhirAuthorizationSchema(_Lenient):
+    access_token = fields.String(required=True)
+    token_type = fields.String()
+    expires_in = fields.Integer(strict=False)
+    scope = fields.String()
+    subject = fields.String()
+    patient = fields.String()
+
+
+class HookRequestSchema(_Lenient):
+    hook = fields.String(required=True, validate=validate.Length(min=1))
+    hookInstance = fields.String(required=True, validate=validate.Length(min=1))
+    fhirServer = fields.String(validate=validate.Length(min=1))
+    fhirAuthorization = fields.Nested(FhirAuthorizationSchema, allow_none=True)
+    context = fields.Dict(required=True)
+    prefetch = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), allow_none=True)
+    extension = fields.Dict()
+
+    @validates_schema
+    def _authorization_needs_server(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data.get("fhirAuthorization") and not data.get("fhirServer"):
+            raise ValidationError("fhirAuthorization is present but fhirServer is not", "fhirServer")
+
+
+class _DraftOrdersField(fields.Dict):
+    """A FHIR Bundle of draft orders: an object whose ``entry``, when present, is a list."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict:
+        bundle = super()._deserialize(value, attr, data, **kwargs)
+        kind = bundle.get("resourceType")
+        if kind is not None and kind != "Bundle":
+            raise ValidationError(f"must be a FHIR Bundle, not {kind!r}")
+        entries = bundle.get("entry")
+        if entries is not None and not isinstance(entries, list):
+            raise ValidationError("Bundle.entry must be an array")
+        return bundle
+
+
+class OrderSignContextSchema(_Lenient):
+    userId = fields.String(required=True, validate=validate.Length(min=1))
+    patientId = fields.String(required=True, validate=validate.Length(min=1))
+    encounterId = fields.String()
+    draftOrders = _DraftOrdersField(required=True)
+
+
+class OrderSelectContextSchema(OrderSignContextSchema):
+    selections = fields.List(fields.String(), required=True)
+
+
+CONTEXT_SCHEMAS: dict[str, type[Schema]] = {
+    "order-select": OrderSelectContextSchema,
+    "order-sign": OrderSignContextSchema,
+}
+
+
+class OverrideReasonSchema(_Lenient):
+    reason = fields.Dict()
+    userComment = fields.String()
+
+
+class AcceptedSuggestionSchema(_Lenient):
+    id = fields.String(required=True)
+
+
+class FeedbackEntrySchema(_Lenient):
+    card = fields.String(required=True, validate=validate.Length(min=1))
+    outcome = fields.String(required=True, validate=validate.OneOf(["accepted", "overridden"]))
+    acceptedSuggestions = fields.List(fields.Nested(AcceptedSuggestionSchema))
+    overrideReason = fields.Nested(OverrideReasonSchema)
+    outcomeTimestamp = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class FeedbackRequestSchema(_Lenient):
+    feedback = fields.List(fields.Nested(FeedbackEntrySchema), required=True, validate=validate.Length(min=1))
+
+
+def error_paths(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Flatten marshmallow's nested error dict into (dotted.path, message) pairs."""
+    out: list[tuple[str, str]] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            path = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
+            out.extend(error_paths(value, path))
+    elif isinstance(messages, list):
+        for item in messages:
+            out.extend(error_paths(item, prefix))
+    else:
+        out.append((prefix or "request", str(messages)))
+    return out

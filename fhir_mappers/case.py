@@ -1,0 +1,149 @@
+"""One CaseFacts per lenalidomide order the service speaks about, from a hook's
+``draftOrders``, ``selections`` and resolved prefetch.
+
+Prefetch keys (the service advertises them): ``patient``, ``conditions``, ``medications``
+(MedicationRequests, possibly with included Medications), ``coverage``, ``observations``,
+``procedures``, ``practitioner`` (the user: Practitioner or PractitionerRole) and
+``practitionerRoles``. A key holding an OperationOutcome is a failed read: unavailable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from .condition import map_condition
+from .coverage import map_coverage
+from .datatypes import as_list, parse_date, resource_ref, text
+from .facts import CaseFacts, MedicationOnRecord
+from .medication_request import (
+    MEDICATION_REQUEST_TYPES,
+    is_lenalidomide,
+    is_medication_request,
+    map_lenalidomide_order,
+    map_medication_on_record,
+)
+from .patient import age_range_on, map_patient
+from .practitioner import map_prescriber
+from .resources import ResourceIndex, is_operation_outcome, iter_resources, parse_reference, resources_of_type
+
+_PRESCRIBER_TYPES = ("Practitioner", "PractitionerRole")
+
+
+def _selected(selections: Any) -> set[str] | None:
+    """``Type/id`` of each selection; ``None`` on order-sign (no selections: every draft)."""
+    if selections is None:
+        return None
+    return {ref for s in as_list(selections) if (ref := parse_reference(s))}
+
+
+def _drafts(draft_orders: Any) -> list[dict[str, Any]]:
+    """The draft medication orders that have an id (only those can be named in cards)."""
+    return [r for r in iter_resources(draft_orders) if is_medication_request(r) and resource_ref(r)]
+
+
+def _lenalidomide_refs(drafts: list[dict[str, Any]], selections: Any, index: ResourceIndex) -> list[str]:
+    wanted = _selected(selections)
+    refs: list[str] = []
+    for mr in drafts:
+        ref = resource_ref(mr)
+        if ref is None or ref in refs or (wanted is not None and ref not in wanted):
+            continue
+        if is_lenalidomide(mr, index.get):
+            refs.append(ref)
+    return refs
+
+
+def _index(draft_orders: Any, prefetch: Mapping[str, Any] | None) -> ResourceIndex:
+    values = [draft_orders, *(prefetch.values() if isinstance(prefetch, Mapping) else ())]
+    return ResourceIndex(values)
+
+
+def lenalidomide_draft_refs(
+    draft_orders: Any, selections: Any, *, prefetch: Mapping[str, Any] | None = None
+) -> list[str]:
+    """``Type/id`` of the lenalidomide drafts the service speaks about: on order-select
+    those in ``selections``, on order-sign (``selections`` None) every one. Medications
+    referenced by the drafts are looked up in draftOrders (and in ``prefetch`` when given:
+    a draft may point at a Medication the client prefetched)."""
+    return _lenalidomide_refs(_drafts(draft_orders), selections, _index(draft_orders, prefetch))
+
+
+def _today(now: Any) -> date:
+    if not isinstance(now, datetime):
+        return datetime.now(UTC).date()
+    return now.astimezone(UTC).date() if now.tzinfo is not None else now.date()
+
+
+def build_cases(
+    *,
+    draft_orders: Any,
+    selections: Any,
+    prefetch: Mapping[str, Any] | None,
+    unavailable: set[str] | frozenset[str] | None,
+    now: datetime,
+    user_ref: str | None = None,
+    plan_overrides: dict[str, str] | None = None,
+) -> list[CaseFacts]:
+    """One CaseFacts per lenalidomide order spoken about (see ``lenalidomide_draft_refs``).
+
+    ``medications`` holds every other draft order (a thalidomide ordered beside the
+    lenalidomide counts as concurrent) and the MedicationRequests on record, the order
+    itself excluded; a record entry that is also a draft appears once, as the draft.
+    ``as_of`` is the date the order was written (``authoredOn``: its own calendar date when
+    it states an offset, UTC otherwise), else today in UTC.
+    """
+    prefetch = prefetch if isinstance(prefetch, Mapping) else {}
+    index = _index(draft_orders, prefetch)
+    drafts = _drafts(draft_orders)
+    refs = _lenalidomide_refs(drafts, selections, index)
+    if not refs:
+        return []
+
+    failed = {str(key) for key, value in prefetch.items() if is_operation_outcome(value)}
+    given = unavailable if isinstance(unavailable, set | frozenset | list | tuple) else ()
+    gone = frozenset(k for k in given if isinstance(k, str)) | failed
+
+    patient = next((p for r in resources_of_type(prefetch.get("patient"), "Patient") if (p := map_patient(r))), None)
+    conditions = tuple(c for r in resources_of_type(prefetch.get("conditions"), "Condition") if (c := map_condition(r)))
+    prescriber_resources = resources_of_type(prefetch.get("practitioner"), *_PRESCRIBER_TYPES) + resources_of_type(
+        prefetch.get("practitionerRoles"), *_PRESCRIBER_TYPES
+    )
+    prescriber = map_prescriber(prescriber_resources, text(user_ref))
+    coverages = resources_of_type(prefetch.get("coverage"), "Coverage")
+
+    by_ref = {resource_ref(mr): mr for mr in drafts}
+    draft_meds = {ref: map_medication_on_record(mr, index.get, True) for ref, mr in by_ref.items() if ref}
+    record_meds: list[MedicationOnRecord] = []
+    for mr in resources_of_type(prefetch.get("medications"), *MEDICATION_REQUEST_TYPES):
+        med = map_medication_on_record(mr, index.get, False)
+        if med.ref not in draft_meds:
+            record_meds.append(med)
+
+    today = _today(now)
+    birth = (patient.birth_date or patient.birth_date_partial) if patient else None
+    cases: list[CaseFacts] = []
+    for ref in refs:
+        mr = by_ref[ref]
+        order = map_lenalidomide_order(mr, index.get)
+        as_of = parse_date(mr.get("authoredOn", mr.get("dateWritten"))) or today
+        ages = age_range_on(birth, as_of)
+        medications = tuple(m for r, m in draft_meds.items() if r != ref) + tuple(
+            m for m in record_meds if m.ref != ref
+        )
+        cases.append(
+            CaseFacts(
+                order=order,
+                as_of=as_of,
+                patient=patient,
+                age_years=ages[0] if ages else None,
+                conditions=conditions,
+                prescriber=prescriber,
+                medications=medications,
+                coverage=map_coverage(coverages, plan_overrides, on=as_of),
+                unavailable=gone,
+                age_uncertain=bool(ages and ages[0] != ages[1]),
+            )
+        )
+    return cases

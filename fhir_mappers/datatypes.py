@@ -1,0 +1,214 @@
+"""Lenient readers for FHIR datatypes in plain JSON dicts.
+
+Every reader takes whatever a client sent (any JSON value, or ``None``) and returns a
+typed value or ``None`` / empty: they never raise. Real clients send single objects where
+the specification has arrays (``category``, ``doseAndRate``), so ``as_list`` wraps them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+from .facts import Coding
+
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_DATETIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?$")
+
+
+def as_list(value: Any) -> list[Any]:
+    """A FHIR array as a list: a single object (a common client fault) becomes one item."""
+    if isinstance(value, list):
+        return value
+    if value is None:
+        return []
+    return [value]
+
+
+def dicts(value: Any) -> Iterator[dict[str, Any]]:
+    """The dict items of an array-or-object value."""
+    for item in as_list(value):
+        if isinstance(item, dict):
+            yield item
+
+
+def text(value: Any) -> str | None:
+    """A non-empty string, stripped; anything else is ``None``."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        return stripped or None
+    return None
+
+
+def number(value: Any) -> float | None:
+    """A finite JSON number (not a boolean); numeric strings are accepted too."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        try:
+            result = float(value)
+        except OverflowError:
+            return None
+    elif isinstance(value, str) and len(value) < 40:
+        try:
+            result = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return result if math.isfinite(result) else None
+
+
+def integer(value: Any) -> int | None:
+    """A whole number (``3`` or ``3.0``), else ``None``."""
+    result = number(value)
+    if result is None or result != int(result):
+        return None
+    return int(result)
+
+
+def codings(concept: Any) -> list[Coding]:
+    """The codings of a CodeableConcept (or of a bare Coding, or a list of either)."""
+    out: list[Coding] = []
+    for item in dicts(concept):
+        if "coding" in item:
+            for coding in dicts(item.get("coding")):
+                out.append(_coding(coding))
+        elif "code" in item or "system" in item:
+            out.append(_coding(item))
+    return [c for c in out if c.code or c.display]
+
+
+def _coding(coding: dict[str, Any]) -> Coding:
+    code = coding.get("code")
+    if isinstance(code, int | float) and not isinstance(code, bool):
+        code = str(code)
+    return Coding(system=text(coding.get("system")), code=text(code), display=text(coding.get("display")))
+
+
+def concept_texts(concept: Any) -> list[str]:
+    """The human texts of a CodeableConcept: its ``text`` and its codings' displays."""
+    out: list[str] = []
+    for item in dicts(concept):
+        value = text(item.get("text"))
+        if value:
+            out.append(value)
+    out.extend(c.display for c in codings(concept) if c.display)
+    return out
+
+
+def first_code(concept: Any) -> str | None:
+    """The first code of a CodeableConcept, or the value itself when it is a plain code
+    string (DSTU2/STU3 used plain codes where R4 has CodeableConcepts)."""
+    plain = text(concept)
+    if plain:
+        return plain
+    for coding in codings(concept):
+        if coding.code:
+            return coding.code
+    return None
+
+
+def reference(value: Any) -> str | None:
+    """The ``reference`` string of a Reference."""
+    return text(value.get("reference")) if isinstance(value, dict) else None
+
+
+def parse_date(value: Any) -> date | None:
+    """The calendar date of a full FHIR date or dateTime, as written (a dateTime keeps the
+    date of its own offset: ``2026-11-22T23:30:00-05:00`` is 22 November). Partial dates
+    (``2026``, ``2026-11``) are ``None``: they do not name one day."""
+    raw = text(value)
+    if raw is None:
+        return None
+    match = _DATE.match(raw)
+    if match:
+        if match.group(3) is None:
+            return None
+        return _safe_date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    match = _DATETIME.match(raw)
+    if match:
+        return _safe_date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    return None
+
+
+def parse_partial_date(value: Any) -> tuple[date, date] | None:
+    """The first and last day a FHIR date (full or partial) or dateTime may mean:
+    ``1950`` is 1950-01-01..1950-12-31, ``1950-09`` is 1950-09-01..1950-09-30."""
+    raw = text(value)
+    if raw is None:
+        return None
+    match = _DATE.match(raw)
+    if not match:
+        day = parse_date(raw)
+        return (day, day) if day else None
+    year = int(match.group(1))
+    if match.group(2) is None:
+        first, last = _safe_date(year, 1, 1), _safe_date(year, 12, 31)
+    elif match.group(3) is None:
+        month = int(match.group(2))
+        first = _safe_date(year, month, 1)
+        following = _safe_date(year + (month == 12), month % 12 + 1, 1) if first else None
+        last = following - timedelta(days=1) if following else None
+    else:
+        first = last = _safe_date(year, int(match.group(2)), int(match.group(3)))
+    if first is None or last is None:
+        return None
+    return first, last
+
+
+def parse_instant(value: Any) -> datetime | None:
+    """A FHIR date or dateTime as an aware datetime in UTC. A date is its midnight UTC; a
+    dateTime without an offset is taken as UTC; one with an offset is converted."""
+    raw = text(value)
+    if raw is None:
+        return None
+    match = _DATE.match(raw)
+    if match:
+        day = parse_date(raw)
+        return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
+    match = _DATETIME.match(raw)
+    if not match:
+        return None
+    year, month, day_, hour, minute = (int(match.group(i)) for i in range(1, 6))
+    second = int(match.group(6) or 0)
+    fraction = (match.group(7) or "").ljust(6, "0")[:6]
+    zone = match.group(8)
+    try:
+        if zone in (None, "Z"):
+            tz: timezone = UTC
+        else:
+            sign = -1 if zone[0] == "-" else 1
+            tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
+        stamp = datetime(year, month, day_, hour, minute, min(second, 59), int(fraction), tzinfo=tz)
+        return stamp.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def quantity_unit(quantity: Any) -> str | None:
+    """A Quantity's unit, preferring the UCUM ``code`` over the free ``unit`` text."""
+    if not isinstance(quantity, dict):
+        return None
+    return text(quantity.get("code")) or text(quantity.get("unit"))
+
+
+def resource_ref(resource: Any) -> str | None:
+    """``Type/id`` of a resource, or ``None`` when it has no type or id."""
+    if not isinstance(resource, dict):
+        return None
+    kind, ident = text(resource.get("resourceType")), resource.get("id")
+    if isinstance(ident, int) and not isinstance(ident, bool):
+        ident = str(ident)
+    ident = text(ident)
+    return f"{kind}/{ident}" if kind and ident else None

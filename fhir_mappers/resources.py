@@ -1,0 +1,107 @@
+"""Resources out of prefetch values, and references resolved among them.
+
+A prefetch value may be a single resource, a Bundle (searchset or collection, with or
+without ``type``), ``None`` ("no data"), or an OperationOutcome (the client could not read
+it: unavailable). References may be contained (``#id``), relative (``Type/id``, possibly
+with ``/_history/n``) or absolute (``https://server/fhir/Type/id``, or a Bundle ``fullUrl``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from .datatypes import dicts, resource_ref, text
+
+_REFERENCE = re.compile(r"(?:^|/)([A-Z][A-Za-z]{1,63})/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]*)?$")
+
+
+def is_operation_outcome(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+
+
+def iter_resources(value: Any) -> Iterator[dict[str, Any]]:
+    """The resources a prefetch value holds: the entries of a Bundle, or the resource
+    itself. OperationOutcomes (a failed read, or a search's warnings) are not resources of
+    the record and are skipped; so is anything that is not an object with a type."""
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict) and item.get("resourceType") != "Bundle":
+                yield from iter_resources(item)
+        return
+    if not isinstance(value, dict):
+        return
+    kind = value.get("resourceType")
+    if kind == "Bundle":
+        for entry in dicts(value.get("entry")):
+            resource = entry.get("resource")
+            kind = resource.get("resourceType") if isinstance(resource, dict) else None
+            if isinstance(kind, str) and kind not in ("OperationOutcome", "Bundle"):
+                yield resource
+        return
+    if isinstance(kind, str) and kind != "OperationOutcome":
+        yield value
+
+
+def resources_of_type(value: Any, *kinds: str) -> list[dict[str, Any]]:
+    return [r for r in iter_resources(value) if r.get("resourceType") in kinds]
+
+
+def parse_reference(reference: Any) -> str | None:
+    """``Type/id`` of a relative or absolute literal reference (``None`` for ``#id``, URNs
+    and anything else)."""
+    value = text(reference)
+    if value is None or len(value) > 2048:
+        return None
+    match = _REFERENCE.search(value.split("?", 1)[0])
+    return f"{match.group(1)}/{match.group(2)}" if match else None
+
+
+def find_contained(container: Any, reference: Any) -> dict[str, Any] | None:
+    """The contained resource that ``#id`` points at."""
+    value = text(reference)
+    if not isinstance(container, dict) or value is None or not value.startswith("#"):
+        return None
+    wanted = value[1:]
+    for resource in dicts(container.get("contained")):
+        if resource.get("id") == wanted:
+            return resource
+    return None
+
+
+class ResourceIndex:
+    """Resources from draftOrders and prefetch, findable by ``Type/id`` or ``fullUrl``."""
+
+    def __init__(self, values: Iterable[Any] = ()) -> None:
+        self._by_ref: dict[str, dict[str, Any]] = {}
+        self._by_url: dict[str, dict[str, Any]] = {}
+        for value in values:
+            self.add(value)
+
+    def add(self, value: Any) -> None:
+        if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+            for entry in dicts(value.get("entry")):
+                resource = entry.get("resource")
+                url = text(entry.get("fullUrl"))
+                if url and isinstance(resource, dict):
+                    self._by_url.setdefault(url, resource)
+        for resource in iter_resources(value):
+            ref = resource_ref(resource)
+            if ref:
+                self._by_ref.setdefault(ref, resource)
+
+    def get(self, reference: Any) -> dict[str, Any] | None:
+        value = text(reference)
+        if value is None:
+            return None
+        found = self._by_url.get(value)
+        if found is not None:
+            return found
+        ref = parse_reference(value)
+        return self._by_ref.get(ref) if ref else None
+
+    def resolve(self, reference: Any, container: Any = None) -> dict[str, Any] | None:
+        """A contained resource of ``container`` for ``#id``, else an indexed one."""
+        contained = find_contained(container, reference)
+        return contained if contained is not None else self.get(reference)

@@ -1,0 +1,187 @@
+"""Prefetch: use what the client sent, read what it left out (tested with `responses`)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+import responses
+from responses import matchers
+
+from cds_service.discovery import PREFETCH_TEMPLATES
+from cds_service.prefetch import PrefetchError, render, resolve, token_values
+
+BASE = "https://ehr.example.org/fhir"
+PATIENT = {"resourceType": "Patient", "id": "p1", "birthDate": "1960-01-01", "gender": "male"}
+EMPTY = {"resourceType": "Bundle", "type": "searchset", "total": 0}
+
+
+def _body(prefetch=None, token="secret-token", server=BASE) -> dict:
+    body = {
+        "hook": "order-sign",
+        "hookInstance": "h-1",
+        "context": {
+            "userId": "Practitioner/u1",
+            "patientId": "p1",
+            "draftOrders": {"resourceType": "Bundle"},
+        },
+    }
+    if server:
+        body["fhirServer"] = server
+    if token:
+        body["fhirAuthorization"] = {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": 30,
+            "scope": "user/*.read",
+            "subject": "svc",
+        }
+    if prefetch is not None:
+        body["prefetch"] = prefetch
+    return body
+
+
+@pytest.fixture
+def executor():
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        yield pool
+
+
+def _resolve(body, executor):
+    return resolve(body, PREFETCH_TEMPLATES, executor=executor, timeout=2.0, max_pages=5)
+
+
+def test_tokens_and_rendering():
+    values = token_values({"patientId": "p1", "userId": "Practitioner/u1", "draftOrders": {}})
+    assert values == {
+        "context.patientId": "p1",
+        "context.userId": "Practitioner/u1",
+        "userPractitionerId": "u1",
+    }
+    assert render("PractitionerRole?practitioner={{userPractitionerId}}", values) == "PractitionerRole?practitioner=u1"
+    assert render("PractitionerRole?_id={{userPractitionerRoleId}}", values) is None
+
+
+def test_everything_sent_means_no_reads(executor):
+    prefetch = {key: EMPTY for key in PREFETCH_TEMPLATES}
+    prefetch["patient"] = PATIENT
+    prefetch["practitioner"] = None
+    with responses.RequestsMock():  # any HTTP call would fail the test
+        resolved = _resolve(_body(prefetch), executor)
+    assert resolved.data["patient"] == PATIENT
+    assert resolved.data["practitioner"] is None
+    assert resolved.unavailable == set()
+    assert resolved.read_from_server == []
+
+
+@responses.activate
+def test_missing_keys_are_read_with_the_bearer_token(executor):
+    auth = matchers.header_matcher({"Authorization": "Bearer secret-token"})
+    responses.get(f"{BASE}/Patient/p1", json=PATIENT, match=[auth])
+    responses.get(f"{BASE}/Condition", json=EMPTY, match=[auth, matchers.query_param_matcher({"patient": "p1"})])
+    resolved = _resolve(_body({k: EMPTY for k in PREFETCH_TEMPLATES if k not in ("patient", "conditions")}), executor)
+    assert resolved.data["patient"] == PATIENT
+    assert resolved.data["conditions"] == EMPTY
+    assert sorted(resolved.read_from_server) == ["conditions", "patient"]
+
+
+@responses.activate
+def test_next_links_are_followed_and_merged(executor):
+    page1 = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": {"resourceType": "Condition", "id": "c1"}}],
+        "link": [{"relation": "next", "url": f"{BASE}?page=2"}],
+    }
+    page2 = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": {"resourceType": "Condition", "id": "c2"}}],
+    }
+    responses.get(f"{BASE}/Condition", json=page1)
+    responses.get(f"{BASE}?page=2", json=page2)
+    prefetch = {k: EMPTY for k in PREFETCH_TEMPLATES if k != "conditions"}
+    prefetch["patient"] = PATIENT
+    resolved = _resolve(_body(prefetch), executor)
+    assert [e["resource"]["id"] for e in resolved.data["conditions"]["entry"]] == ["c1", "c2"]
+
+
+@responses.activate
+def test_a_paginated_bundle_sent_by_the_client_is_completed(executor):
+    page1 = {
+        "resourceType": "Bundle",
+        "entry": [{"resource": {"resourceType": "Condition", "id": "c1"}}],
+        "link": [{"relation": "next", "url": f"{BASE}/Condition?page=2"}],
+    }
+    responses.get(
+        f"{BASE}/Condition",
+        json={"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Condition", "id": "c2"}}]},
+    )
+    prefetch = {k: EMPTY for k in PREFETCH_TEMPLATES}
+    prefetch.update(patient=PATIENT, conditions=page1)
+    resolved = _resolve(_body(prefetch), executor)
+    assert [e["resource"]["id"] for e in resolved.data["conditions"]["entry"]] == ["c1", "c2"]
+
+
+@responses.activate
+def test_next_link_to_another_host_is_not_followed(executor):
+    page1 = {
+        "resourceType": "Bundle",
+        "entry": [{"resource": {"resourceType": "Condition", "id": "c1"}}],
+        "link": [{"relation": "next", "url": "https://evil.example.net/steal"}],
+    }
+    responses.get(f"{BASE}/Condition", json=page1)
+    prefetch = {k: EMPTY for k in PREFETCH_TEMPLATES if k != "conditions"}
+    prefetch["patient"] = PATIENT
+    resolved = _resolve(_body(prefetch), executor)
+    assert [e["resource"]["id"] for e in resolved.data["conditions"]["entry"]] == ["c1"]
+    assert len(responses.calls) == 1
+
+
+def test_null_means_no_data_and_operation_outcome_means_failed(executor):
+    prefetch = {k: EMPTY for k in PREFETCH_TEMPLATES}
+    prefetch.update(
+        patient=PATIENT,
+        conditions=None,
+        medications={"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]},
+    )
+    with responses.RequestsMock():
+        resolved = _resolve(_body(prefetch), executor)
+    assert resolved.data["conditions"] is None
+    assert "medications" in resolved.unavailable
+    assert "conditions" not in resolved.unavailable
+
+
+@responses.activate
+def test_server_errors_and_timeouts_make_a_key_unavailable(executor):
+    responses.get(f"{BASE}/Condition", status=500)
+    responses.get(f"{BASE}/MedicationRequest", body=requests.exceptions.ConnectTimeout())
+    responses.get(f"{BASE}/Coverage", json={"resourceType": "OperationOutcome", "issue": []})
+    prefetch = {k: EMPTY for k in PREFETCH_TEMPLATES if k not in ("conditions", "medications", "coverage")}
+    prefetch["patient"] = PATIENT
+    resolved = _resolve(_body(prefetch), executor)
+    assert {"conditions", "medications", "coverage"} <= resolved.unavailable
+
+
+@responses.activate
+def test_patient_that_cannot_be_read_is_a_prefetch_error(executor):
+    responses.get(f"{BASE}/Patient/p1", status=404)
+    prefetch = {k: EMPTY for k in PREFETCH_TEMPLATES if k != "patient"}
+    with pytest.raises(PrefetchError) as err:
+        _resolve(_body(prefetch), executor)
+    assert err.value.missing == ["patient"]
+
+
+def test_no_fhir_server_and_no_patient_is_a_prefetch_error(executor):
+    with pytest.raises(PrefetchError):
+        _resolve(_body({}, token=None, server=None), executor)
+
+
+@responses.activate
+def test_open_server_is_read_without_a_token(executor):
+    responses.get(f"{BASE}/Patient/p1", json=PATIENT)
+    prefetch = {k: EMPTY for k in PREFETCH_TEMPLATES if k != "patient"}
+    resolved = _resolve(_body(prefetch, token=None), executor)
+    assert resolved.data["patient"] == PATIENT
+    assert "Authorization" not in responses.calls[0].request.headers

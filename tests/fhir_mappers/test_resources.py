@@ -1,0 +1,72 @@
+"""Resources out of prefetch values, and references among them."""
+
+from __future__ import annotations
+
+from fhir_mappers.resources import (
+    ResourceIndex,
+    find_contained,
+    iter_resources,
+    parse_reference,
+    resources_of_type,
+)
+from tests.fhir_mappers.helpers import FIXTURES, bundle, capture, load, r4
+
+
+def test_single_resource_bundle_none_and_operation_outcome():
+    patient = r4("Patient-pat1")
+    assert list(iter_resources(patient)) == [patient]
+    assert list(iter_resources(bundle(patient))) == [patient]
+    assert list(iter_resources(bundle(patient, kind=None))) == [patient]  # Bundle without type
+    assert list(iter_resources(None)) == []
+    assert list(iter_resources({"resourceType": "OperationOutcome", "issue": []})) == []
+
+
+def test_bundle_entries_that_are_not_resources_are_skipped():
+    outcome = {"resourceType": "OperationOutcome"}
+    value = {
+        "resourceType": "Bundle",
+        "entry": [{"resource": outcome}, {"x": 1}, "junk", {"resource": {"id": "a"}}],
+    }
+    assert list(iter_resources(value)) == []
+    assert list(iter_resources({"resourceType": "Bundle", "entry": {"resource": r4("Patient-pat1")}})) == [
+        r4("Patient-pat1")
+    ]
+
+
+def test_resources_of_type_from_the_sandbox_capture():
+    prefetch = capture("capture-order-sign-007")["prefetch"]
+    meds = resources_of_type(prefetch["medications"], "MedicationRequest")
+    assert [m["id"] for m in meds] == [
+        "pat017-mr-IPledge",
+        "pat017-mr-TIRF",
+        "pat017-mr-addyi",
+        "pat017-mr-turalio",
+    ]
+    assert resources_of_type(prefetch["patient"], "Patient")[0]["id"] == "pat017"
+
+
+def test_parse_reference_forms():
+    assert parse_reference("Medication/med0316") == "Medication/med0316"
+    assert parse_reference("https://ehr.example/fhir/Medication/med0316") == "Medication/med0316"
+    assert parse_reference("Medication/med0316/_history/2") == "Medication/med0316"
+    assert parse_reference("#med0304") is None
+    assert parse_reference("urn:uuid:5b0c2d3e") is None
+    assert parse_reference(None) is None
+
+
+def test_contained_lookup():
+    mr = r4("MedicationRequest-medrx0306")
+    assert find_contained(mr, "#med0304")["resourceType"] == "Medication"
+    assert find_contained(mr, "#nothing") is None
+    assert find_contained(mr, "Medication/med0304") is None
+
+
+def test_index_finds_by_reference_and_full_url():
+    eu = load(FIXTURES / "hl7-eu-multiple-myeloma" / "Bundle-100A-multiitem-prescription-with-orchestration.json")
+    index = ResourceIndex([eu, r4("Medication-med0316"), None, "junk"])
+    assert index.get("PractitionerRole/doctor1")["id"] == "doctor1"
+    assert index.get("https://example.com/Patient/patient1")["id"] == "patient1"
+    assert index.get("http://other.example/fhir/Medication/med0316")["id"] == "med0316"
+    assert index.get("Medication/unknown") is None
+    mr = r4("MedicationRequest-medrx0306")
+    assert index.resolve("#med0304", container=mr)["id"] == "med0304"
