@@ -37,6 +37,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         source_label=settings["CDS_SOURCE_LABEL"],
         fhir_timeout=float(settings["CDS_FHIR_TIMEOUT_SECONDS"]),
         fhir_max_pages=int(settings["CDS_FHIR_MAX_PAGES"]),
+        hook_deadline=float(settings["CDS_HOOK_DEADLINE_SECONDS"]),
+        fhir_max_bytes=int(settings["CDS_FHIR_MAX_RESPONSE_BYTES"]),
         executor=ThreadPoolExecutor(max_workers=int(settings["CDS_FHIR_MAX_WORKERS"]), thread_name_prefix="fhir"),
         plan_overrides=settings.get("CDS_LOB_PLAN_OVERRIDES"),
         now=settings.get("CLOCK"),

@@ -28,6 +28,8 @@ class Settings:
     fhir_timeout: float
     fhir_max_pages: int
     executor: ThreadPoolExecutor
+    hook_deadline: float | None = None
+    fhir_max_bytes: int = 10 * 1024 * 1024
     plan_overrides: dict[str, str] | None = None
     now: Any = None  # callable returning an aware datetime; tests pin it
 
@@ -111,6 +113,8 @@ def evaluate(body: dict[str, Any], settings: Settings) -> Outcome:
         executor=settings.executor,
         timeout=settings.fhir_timeout,
         max_pages=settings.fhir_max_pages,
+        deadline=settings.hook_deadline,
+        max_bytes=settings.fhir_max_bytes,
     )
     cases = build_cases(
         draft_orders=draft_orders,

@@ -9,11 +9,12 @@ FHIR server's own origin. Without a Patient nothing can be decided: that is a 41
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +32,10 @@ _USER_TOKENS = {
     "RelatedPerson": "userRelatedPersonId",
 }
 REQUIRED_KEYS = ("patient",)
+
+
+class ResponseTooLarge(requests.RequestException):
+    """The FHIR server sent more than the configured limit; the read counts as failed."""
 
 
 class PrefetchError(Exception):
@@ -89,11 +94,20 @@ class FhirReader:
 
     _local = threading.local()
 
-    def __init__(self, base_url: str, access_token: str | None, *, timeout: float, max_pages: int) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        access_token: str | None,
+        *,
+        timeout: float,
+        max_pages: int,
+        max_bytes: int = 10 * 1024 * 1024,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.origin = _origin(self.base_url)
         self.timeout = timeout
         self.max_pages = max_pages
+        self.max_bytes = max_bytes
         self.headers = {"Accept": "application/fhir+json, application/json"}
         if access_token:
             self.headers["Authorization"] = f"Bearer {access_token}"
@@ -107,13 +121,22 @@ class FhirReader:
         return session
 
     def _get(self, url: str) -> tuple[int, Any]:
-        response = self._session().get(url, headers=self.headers, timeout=self.timeout, allow_redirects=False)
-        if response.status_code != 200:
-            return response.status_code, None
+        """GET one URL: no redirects followed (a 3xx is a failed read), at most ``max_bytes`` read."""
+        with self._session().get(
+            url, headers=self.headers, timeout=self.timeout, allow_redirects=False, stream=True
+        ) as response:
+            if response.status_code != 200:
+                return response.status_code, None
+            chunks, size = [], 0
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise ResponseTooLarge(f"response over {self.max_bytes} bytes")
+                chunks.append(chunk)
         try:
-            return 200, response.json()
-        except ValueError:
-            return response.status_code, None
+            return 200, json.loads(b"".join(chunks))
+        except (ValueError, UnicodeDecodeError):
+            return 200, None
 
     def read(self, query: str) -> tuple[bool, Any]:
         """(ok, value): ``ok`` False means the read failed; a 404 on a read is "no data"."""
@@ -174,14 +197,18 @@ def resolve(
     executor: ThreadPoolExecutor,
     timeout: float,
     max_pages: int,
+    deadline: float | None = None,
+    max_bytes: int = 10 * 1024 * 1024,
 ) -> ResolvedPrefetch:
+    """Resolve every key of ``templates``. Reads still running after ``deadline`` seconds are
+    given up on (their keys become unavailable), so a hung FHIR server cannot hold the hook."""
     sent = body.get("prefetch") or {}
     resolved = ResolvedPrefetch()
     server = body.get("fhirServer")
     reader = None
     if isinstance(server, str) and urlsplit(server).scheme in {"http", "https"}:
         token = (body.get("fhirAuthorization") or {}).get("access_token")
-        reader = FhirReader(server, token, timeout=timeout, max_pages=max_pages)
+        reader = FhirReader(server, token, timeout=timeout, max_pages=max_pages, max_bytes=max_bytes)
 
     values = token_values(body.get("context") or {})
     to_read: dict[str, str] = {}
@@ -204,12 +231,23 @@ def resolve(
             to_read[key] = query
 
     if to_read and reader is not None:
-        futures = {
+        futures: dict[str, Future] = {
             key: executor.submit(reader.follow_pages, sent[key]) if query == "" else executor.submit(reader.read, query)
             for key, query in to_read.items()
         }
+        wait(futures.values(), timeout=deadline)
         for key, future in futures.items():
-            if to_read[key] == "":
+            client_page = to_read[key] == ""
+            if not future.done():
+                future.cancel()
+                log.warning("fhir read past the hook deadline", extra={"event": "fhir_read_deadline"})
+                if client_page:
+                    resolved.data[key] = sent[key]
+                else:
+                    resolved.read_from_server.append(key)
+                    resolved.unavailable.add(key)
+                continue
+            if client_page:
                 resolved.data[key] = future.result()
                 continue
             ok, value = future.result()

@@ -9,6 +9,16 @@ from fhir_mappers.facts import CaseFacts
 from .common import make_card
 from .dose_limit import INDICATION_NAMES
 
+DATA_NAMES = {
+    "patient": "patient demographics",
+    "conditions": "diagnoses",
+    "medications": "medication history",
+    "coverage": "coverage",
+    "observations": "laboratory results",
+    "procedures": "procedures",
+    "practitioner": "prescriber",
+    "practitionerRoles": "prescriber roles",
+}
 STATUS_LABEL = {"met": "✅ met", "not-met": "❌ not met", "unknown": "❔ needs documentation"}
 
 
@@ -73,6 +83,13 @@ def _detail(case: CaseFacts, assessment: Any) -> str:
         why = result.reason or ", ".join(result.evidence) or ""
         status = STATUS_LABEL[_status(result)]
         lines.append(f"| {_short_clause(result.clause)} | {status} | {_cell(result.text)} | {_cell(why)} |")
+    if case.unavailable:
+        missing = ", ".join(sorted(DATA_NAMES.get(key, key) for key in case.unavailable))
+        lines += [
+            "",
+            f"⚠️ Could not be read from the EHR: **{missing}**. Criteria that depend on it are shown as "
+            "needing documentation, not as unmet.",
+        ]
     unknown = [r for r in assessment.criteria if _status(r) == "unknown"]
     if unknown:
         lines += ["", "**To send with the request:**"]
