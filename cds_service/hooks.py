@@ -13,7 +13,7 @@ from .discovery import SERVICES
 from .engine import evaluate
 from .errors import ServiceError
 from .prefetch import PrefetchError
-from .request_body import json_object
+from .request_body import check_prefetch_size, json_object
 from .schemas import CONTEXT_SCHEMAS, HookRequestSchema, error_paths
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ def call_service(service_id: str) -> Response:
     auth_gate.require()
     body = json_object()
     _check(body, service.hook)
+    check_prefetch_size(body)
     try:
         outcome = evaluate(body, current_app.extensions["cds_settings"])
     except PrefetchError as exc:

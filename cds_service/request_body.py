@@ -1,11 +1,15 @@
-"""Read the request body as a JSON object, whatever Content-Type the client claims."""
+"""Read the request body as a JSON object, whatever Content-Type the client claims, within limits.
+
+The body size is capped by Flask (``MAX_CONTENT_LENGTH``, 413); here the nesting depth
+(400: no FHIR resource nests that deep) and the number of resources in prefetch (413) are.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 
 from .errors import ServiceError
 
@@ -16,6 +20,44 @@ def json_object() -> dict[str, Any]:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise ServiceError(400, "The request body is not valid JSON") from None
+    except RecursionError:
+        raise ServiceError(400, "The request body nests too deeply") from None
     if not isinstance(body, dict):
         raise ServiceError(400, "The request body must be a JSON object")
+    max_depth = int(current_app.config.get("CDS_MAX_JSON_DEPTH", 64))
+    if depth_exceeds(body, max_depth):
+        raise ServiceError(400, f"The request body nests deeper than {max_depth} levels")
     return body
+
+
+def depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests deeper than ``limit`` (iterative: no recursion on hostile input)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values() if isinstance(child, dict | list))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item if isinstance(child, dict | list))
+    return False
+
+
+def count_prefetch_resources(prefetch: Any) -> int:
+    """Resources sent in prefetch: a bare resource counts 1, a Bundle its entries."""
+    if not isinstance(prefetch, dict):
+        return 0
+    total = 0
+    for value in prefetch.values():
+        if isinstance(value, dict):
+            entries = value.get("entry") if value.get("resourceType") == "Bundle" else None
+            total += len(entries) if isinstance(entries, list) else 1
+    return total
+
+
+def check_prefetch_size(body: dict[str, Any]) -> None:
+    limit = int(current_app.config.get("CDS_MAX_PREFETCH_RESOURCES", 10000))
+    count = count_prefetch_resources(body.get("prefetch"))
+    if count > limit:
+        raise ServiceError(413, f"prefetch holds {count} resources; the limit is {limit}", ["prefetch"])

@@ -157,3 +157,29 @@ def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json()["status"] == "ok"
+
+
+def test_body_nesting_too_deep_is_400(client):
+    body = _sign_request()
+    deep: dict = {}
+    node = deep
+    for _ in range(100):
+        node["a"] = {}
+        node = node["a"]
+    body["extension"] = {"x": deep}
+    response = client.post(SIGN, json=body)
+    assert response.status_code == 400
+    assert "deeper than 64" in _outcome(response)["diagnostics"]
+
+
+def test_absurdly_deep_json_is_400_not_500(client):
+    response = client.post(SIGN, data="[" * 200000 + "]" * 200000, content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_too_many_prefetch_resources_is_413(make_app):
+    client = make_app(CDS_MAX_PREFETCH_RESOURCES=3).test_client()
+    body = _sign_request()
+    response = client.post(SIGN, json=body)
+    assert response.status_code == 413
+    assert _outcome(response)["expression"] == ["prefetch"]
