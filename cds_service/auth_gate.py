@@ -18,12 +18,13 @@ def audience() -> str:
     return base.rstrip("/") + request.path
 
 
-def require() -> None:
+def require() -> dict | None:
+    """The verified JWT claims (``None`` with CDS_AUTH=disabled); 401 on any failure."""
     verifier = current_app.extensions.get("cds_jwt_verifier")
     if verifier is None:  # CDS_AUTH=disabled, announced at start
-        return
+        return None
     try:
-        verifier.verify(request.headers.get("Authorization"), audience())
+        return verifier.verify(request.headers.get("Authorization"), audience())
     except AuthError as exc:
         log.info(
             "authentication refused",
