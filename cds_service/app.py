@@ -10,7 +10,7 @@ from flask import Flask, Response, jsonify
 from flask_cors import CORS
 
 from . import config as config_module
-from . import discovery, errors, feedback, hooks
+from . import discovery, errors, feedback, hooks, openapi
 from .auth import ConfigError, JwtVerifier, parse_trusted_issuers
 from .engine import Settings
 from .feedback_store import FeedbackStore
@@ -55,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(discovery.bp)
     app.register_blueprint(hooks.bp)
     app.register_blueprint(feedback.bp)
+    app.register_blueprint(openapi.bp)
 
     @app.get("/healthz")
     def healthz() -> Response:

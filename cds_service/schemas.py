@@ -61,7 +61,15 @@ class OrderSignContextSchema(_Lenient):
     userId = fields.String(required=True, validate=validate.Length(min=1))
     patientId = fields.String(required=True, validate=validate.Length(min=1))
     encounterId = fields.String()
-    draftOrders = _DraftOrdersField(required=True)
+    draftOrders = _DraftOrdersField(
+        required=True,
+        metadata={
+            "properties": {
+                "resourceType": {"type": "string", "enum": ["Bundle"]},
+                "entry": {"type": "array", "items": {"type": "object"}},
+            }
+        },
+    )
 
 
 class OrderSelectContextSchema(OrderSignContextSchema):

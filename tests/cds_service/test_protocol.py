@@ -183,3 +183,14 @@ def test_too_many_prefetch_resources_is_413(make_app):
     response = client.post(SIGN, json=body)
     assert response.status_code == 413
     assert _outcome(response)["expression"] == ["prefetch"]
+
+
+def test_openapi_document_is_served_and_generated_from_the_schemas(client):
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    document = response.get_json()
+    assert document["openapi"].startswith("3.")
+    request = document["components"]["schemas"]["HookRequest"]
+    assert set(request["required"]) == {"hook", "hookInstance", "context"}
+    assert "selections" in document["components"]["schemas"]["OrderSelectContext"]["required"]
+    assert "selections" not in document["components"]["schemas"]["OrderSignContext"]["properties"]
