@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import jwt
@@ -399,6 +399,13 @@ class _UrlKeyStore:
 # Replay cache
 
 
+class ReplayCache(Protocol):
+    """Where seen ``(iss, jti)`` pairs are remembered. The default lives in one process; a
+    deployment with several workers or instances passes a shared one (the database's)."""
+
+    def add_if_new(self, key: tuple[str, str], keep_until: float, now: float) -> bool: ...
+
+
 class _ReplayCache:
     """Seen ``(iss, jti)`` pairs, each kept until its token can no longer be accepted (exp + leeway)."""
 
@@ -452,6 +459,7 @@ class JwtVerifier:
         clock: Callable[[], float] = time.time,
         http_timeout: float = 5.0,
         replay_cache_size: int = REPLAY_CACHE_SIZE,
+        replay_cache: ReplayCache | None = None,
     ) -> None:
         if not issuers:
             raise ConfigError("no trusted issuer")
@@ -479,7 +487,7 @@ class JwtVerifier:
                 self._stores[iss] = _UrlKeyStore(source.location, clock=clock, timeout=http_timeout)
             else:
                 self._stores[iss] = _StaticKeyStore(source)
-        self._replay = _ReplayCache(replay_cache_size)
+        self._replay: ReplayCache = replay_cache if replay_cache is not None else _ReplayCache(replay_cache_size)
 
     @property
     def algorithms(self) -> tuple[str, ...]:

@@ -736,3 +736,19 @@ def test_parse_bad_sources(source, match):
 
 def test_parse_empty_issuer_name(es_key):
     config_error(json.dumps({"": jwks(es_key)}), "empty issuer name")
+
+
+def test_a_shared_replay_cache_catches_a_replay_sent_to_another_worker():
+    """Two verifiers (two gunicorn workers) sharing one replay cache: the second use of a
+    token is refused even though the other worker never saw it."""
+    from cds_service.auth import _ReplayCache
+
+    key = generate_key("ES384")
+    issuers = parse_trusted_issuers(json.dumps({ISSUER: jwks(key)}))
+    shared = _ReplayCache(100)
+    first, second = (JwtVerifier(issuers, replay_cache=shared, clock=lambda: T0) for _ in range(2))
+    header = bearer(key.sign(make_claims(ISSUER, AUD, now=T0)))
+    first.verify(header, AUD)
+    with pytest.raises(AuthError):
+        second.verify(header, AUD)
+    assert len(shared) == 1
