@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from types import SimpleNamespace
 
@@ -9,7 +10,9 @@ import pytest
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
 from cds_service.coverage_information import EXTENSION_URL, coverage_information, coverage_information_action
-from fhir_mappers.facts import CaseFacts, CoverageFacts, LenalidomideOrder, PrescriberFacts
+from fhir_mappers.facts import CaseFacts
+from tests.cds_service.rules import builders
+from tests.cds_service.rules.builders import lenalidomide, make_case
 
 DRAFT = {
     "resourceType": "MedicationRequest",
@@ -24,40 +27,10 @@ DRAFT = {
 }
 
 
-def _order() -> LenalidomideOrder:
-    return LenalidomideOrder(
-        ref="MedicationRequest/len-1",
-        status="draft",
-        intent="order",
-        authored_on=None,
-        brand=False,
-        rxnorm_code="643720",
-        product_display="lenalidomide 25 MG Oral Capsule",
-        strength_mg=25.0,
-        daily_dose_mg=25.0,
-        capsules_per_day=1.0,
-        dose_per_administration_mg=25.0,
-        administrations_per_day=1.0,
-        dose_text=None,
-        cycle=None,
-        days_supply=28.0,
-        quantity=21.0,
-        refills=0,
-    )
-
-
 def _case(coverage: bool = True) -> CaseFacts:
-    return CaseFacts(
-        order=_order(),
-        as_of=date(2026, 11, 20),
-        patient=None,
-        age_years=None,
-        conditions=(),
-        prescriber=PrescriberFacts(ref=None, specialty_codes=frozenset(), specialties=frozenset(), known=False),
-        medications=(),
-        coverage=CoverageFacts(ref="Coverage/cov-1", status="active", line_of_business="commercial")
-        if coverage
-        else None,
+    return make_case(
+        order=lenalidomide(ref="MedicationRequest/len-1"),
+        coverage=replace(builders.coverage("commercial"), ref="Coverage/cov-1") if coverage else None,
     )
 
 
