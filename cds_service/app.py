@@ -8,13 +8,14 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from flask_cors import CORS
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import config as config_module
 from . import discovery, errors, feedback, hooks, openapi
 from .auth import ConfigError, JwtVerifier, parse_trusted_issuers
 from .engine import Settings
-from .feedback_store import FeedbackStore
 from .logging_setup import configure as configure_logging
+from .storage import Store
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False
 
     configure_logging(settings["LOG_LEVEL"])
-    _init_auth(app)
-    app.extensions["cds_feedback_store"] = FeedbackStore(settings["CDS_FEEDBACK_DB"])
+    issuers = _trusted_issuers(app)
+    # One store for the hook-call audit trail, the feedback and the JWT replay cache.
+    store = _open_store(settings)
+    app.extensions["cds_store"] = app.extensions["cds_feedback_store"] = store
+    app.extensions["cds_jwt_verifier"] = _verifier(app, issuers, store)
     app.extensions["cds_settings"] = Settings(
         source_label=settings["CDS_SOURCE_LABEL"],
         fhir_timeout=float(settings["CDS_FHIR_TIMEOUT_SECONDS"]),
@@ -67,15 +71,27 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _init_auth(app: Flask) -> None:
-    mode = str(app.config["CDS_AUTH"]).lower()
-    if mode == "disabled":
-        app.extensions["cds_jwt_verifier"] = None
+def _open_store(settings: dict[str, Any]) -> Store:
+    """Open the database and bring its schema to the latest migration (idempotent; with
+    gunicorn's preload_app the master does this once, before forking the workers)."""
+    try:
+        return Store.open(settings)
+    except SQLAlchemyError as exc:
+        where = "CDS_DATABASE_URL" if settings.get("CDS_DATABASE_URL") else "CDS_FEEDBACK_DB"
+        raise config_module.ConfigurationError(
+            f"the database ({where}) cannot be opened or migrated: {type(exc).__name__}"
+        ) from None
+
+
+def _trusted_issuers(app: Flask) -> dict | None:
+    """The issuers to trust, or ``None`` with CDS_AUTH=disabled. Checked before anything else
+    starts, so a misconfigured service refuses to start with one line and touches nothing."""
+    if str(app.config["CDS_AUTH"]).lower() == "disabled":
         log.warning(
             "CDS_AUTH=disabled: hook and feedback calls are NOT authenticated; never run this way in production",
             extra={"event": "auth_disabled"},
         )
-        return
+        return None
     try:
         issuers = parse_trusted_issuers(app.config.get("CDS_TRUSTED_ISSUERS"))
     except ConfigError as exc:
@@ -85,4 +101,11 @@ def _init_auth(app: Flask) -> None:
             "CDS_PUBLIC_BASE_URL is not set: the JWT aud is checked against the request's own URL",
             extra={"event": "config_warning"},
         )
-    app.extensions["cds_jwt_verifier"] = JwtVerifier(issuers, leeway_seconds=int(app.config["CDS_JWT_LEEWAY_SECONDS"]))
+    return issuers
+
+
+def _verifier(app: Flask, issuers: dict | None, store: Store) -> JwtVerifier | None:
+    if issuers is None:
+        return None
+    # Used jti values go to the store, so a token replayed to another worker or instance is refused.
+    return JwtVerifier(issuers, leeway_seconds=int(app.config["CDS_JWT_LEEWAY_SECONDS"]), replay_cache=store)

@@ -18,6 +18,7 @@ DEFAULTS: dict[str, Any] = {
     "CDS_JWT_LEEWAY_SECONDS": 60,
     "CDS_SOURCE_LABEL": "Health plan pharmacy (CP.PHAR.71 lenalidomide)",
     "CDS_FEEDBACK_DB": "instance/feedback.sqlite3",
+    "CDS_DATABASE_URL": None,
     "CDS_MAX_BODY_BYTES": 5 * 1024 * 1024,
     "CDS_MAX_JSON_DEPTH": 64,
     "CDS_MAX_PREFETCH_RESOURCES": 10000,

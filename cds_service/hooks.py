@@ -7,14 +7,16 @@ import time
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import auth_gate
 from .discovery import SERVICES
-from .engine import evaluate
+from .engine import Outcome, evaluate
 from .errors import ServiceError
 from .prefetch import PrefetchError
 from .request_body import check_prefetch_size, json_object
 from .schemas import CONTEXT_SCHEMAS, HookRequestSchema, error_paths
+from .storage import HookCall, coverage_assertion_ids
 
 log = logging.getLogger(__name__)
 bp = Blueprint("hooks", __name__)
@@ -46,12 +48,78 @@ def call_service(service_id: str) -> Response:
     service = SERVICES.get(service_id)
     if service is None:
         raise ServiceError(404, f"No CDS service with id {service_id!r}")
-    auth_gate.require()
+    claims = auth_gate.require()
+    client_iss = claims.get("iss") if isinstance(claims, dict) else None
     body = json_object()
-    _check(body, service.hook)
+    hook_instance = body.get("hookInstance")
+    try:
+        outcome = _answer(service_id, service.hook, body)
+    except ServiceError as exc:
+        # 400s once the hookInstance is known, 412s: on the trail too, then answered as they are.
+        if isinstance(hook_instance, str) and hook_instance:
+            _audit(HookCall(service_id, hook_instance, exc.status, _elapsed_ms(started), client_iss))
+        raise
+    duration_ms = _elapsed_ms(started)
+    call = HookCall(
+        service_id,
+        body["hookInstance"],
+        200,
+        duration_ms,
+        client_iss,
+        finding_codes=outcome.findings,
+        likelihoods=outcome.likelihoods,
+        coverage_assertion_ids=coverage_assertion_ids(outcome.response),
+        order_count=outcome.orders,
+    )
+    if not _audit(call):
+        # The answer's coverage assertions must be traceable in a dispute: no trail, no answer.
+        raise ServiceError(503, "The service cannot record this call right now; try again")
+    log.info(
+        "hook answered",
+        extra={
+            "event": "hook",
+            "service": service_id,
+            "hookInstance": body["hookInstance"],
+            "status": 200,
+            "orders": outcome.orders,
+            "findings": outcome.findings,
+            "likelihood": outcome.likelihoods,
+            "prefetch_read": outcome.prefetch_read,
+            "prefetch_unavailable": outcome.prefetch_unavailable,
+            "duration_ms": duration_ms,
+        },
+    )
+    return jsonify(outcome.response)
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def _audit(call: HookCall) -> bool:
+    """Write the audit row (its own committed transaction); False, logged, when it failed."""
+    try:
+        current_app.extensions["cds_store"].record_hook_call(call)
+    except SQLAlchemyError as exc:
+        log.error(
+            "audit row not written",
+            extra={
+                "event": "audit_failed",
+                "service": call.service_id,
+                "hookInstance": call.hook_instance,
+                "status": call.http_status,
+                "error_type": type(exc).__name__,
+            },
+        )
+        return False
+    return True
+
+
+def _answer(service_id: str, hook: str, body: dict[str, Any]) -> Outcome:
+    _check(body, hook)
     check_prefetch_size(body)
     try:
-        outcome = evaluate(body, current_app.extensions["cds_settings"])
+        return evaluate(body, current_app.extensions["cds_settings"])
     except PrefetchError as exc:
         log.info(
             "prefetch unavailable",
@@ -67,19 +135,3 @@ def call_service(service_id: str) -> Response:
             f"The service needs {', '.join(exc.missing)}: absent from prefetch and not readable from fhirServer",
             [f"prefetch.{key}" for key in exc.missing],
         ) from None
-    log.info(
-        "hook answered",
-        extra={
-            "event": "hook",
-            "service": service_id,
-            "hookInstance": body["hookInstance"],
-            "status": 200,
-            "orders": outcome.orders,
-            "findings": outcome.findings,
-            "likelihood": outcome.likelihoods,
-            "prefetch_read": outcome.prefetch_read,
-            "prefetch_unavailable": outcome.prefetch_unavailable,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-        },
-    )
-    return jsonify(outcome.response)

@@ -172,6 +172,7 @@ def build_spec(secured: bool = True) -> dict[str, Any]:
                     "404": _outcome("Unknown service"),
                     "412": _outcome("The Patient is absent from prefetch and cannot be read from fhirServer"),
                     "413": _outcome("Body or prefetch over the configured limit"),
+                    "503": _outcome("The call could not be written to the audit trail; nothing was answered"),
                 },
             }
         },
@@ -190,6 +191,7 @@ def build_spec(secured: bool = True) -> dict[str, Any]:
                     "401": _UNAUTHORIZED,
                     "404": _outcome("Unknown service"),
                     "413": _outcome("Body over the configured limit"),
+                    "503": _outcome("The feedback could not be stored"),
                 },
             }
         },

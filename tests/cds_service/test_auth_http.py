@@ -88,3 +88,15 @@ def test_disabled_auth_is_announced_in_the_log(make_app, caplog):
     with caplog.at_level("WARNING"):
         make_app(CDS_AUTH="disabled")
     assert any("CDS_AUTH=disabled" in record.getMessage() for record in caplog.records)
+
+
+def test_a_token_replayed_to_another_instance_is_refused(make_app, key):
+    """Two app instances on one database (two workers, or two hosts behind a balancer)."""
+    issuers = json.dumps({ISSUER: jwks(key)})
+    first, second = (
+        make_app(CDS_AUTH="required", CDS_TRUSTED_ISSUERS=issuers, CDS_PUBLIC_BASE_URL=BASE).test_client()
+        for _ in range(2)
+    )
+    header = bearer(key.sign(make_claims(ISSUER, BASE + "/cds-services", now=time.time())))
+    assert first.get("/cds-services", headers={"Authorization": header}).status_code == 200
+    assert second.get("/cds-services", headers={"Authorization": header}).status_code == 401

@@ -1,0 +1,58 @@
+"""The two tables of the store, as SQLAlchemy Core metadata.
+
+The Alembic migrations in ``migrations/versions`` create these tables; this module is what
+the application reads and writes through. A test compares the two so they cannot drift.
+
+No table holds clinical data: no patient id, no resource, no token. ``hook_calls`` is
+the dispute trail Da Vinci CRD asks a payer to keep (what was answered, when, to whom, and
+which coverage assertions were made); ``feedback`` is what the EHR told us about our cards.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, DateTime, Float, Index, Integer, MetaData, SmallInteger, String, Table, Text
+
+metadata = MetaData()
+
+hook_calls = Table(
+    "hook_calls",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("service_id", String(100), nullable=False),
+    Column("hook_instance", String(255), nullable=False),
+    Column("client_iss", Text, nullable=True),
+    Column("http_status", SmallInteger, nullable=False),
+    Column("finding_codes", JSON, nullable=False),
+    Column("likelihoods", JSON, nullable=False),
+    Column("coverage_assertion_ids", JSON, nullable=False),
+    Column("order_count", Integer, nullable=False),
+    Column("duration_ms", Float, nullable=False),
+)
+Index("hook_calls_hook_instance", hook_calls.c.hook_instance)
+Index("hook_calls_received_at", hook_calls.c.received_at)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("service_id", String(100), nullable=False),
+    Column("card_uuid", Text, nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("outcome_timestamp", Text, nullable=False),
+    Column("accepted_suggestions", JSON(none_as_null=True), nullable=True),
+    Column("override_reason", JSON(none_as_null=True), nullable=True),
+)
+Index("feedback_card", feedback.c.card_uuid)
+
+# Seen client JWT ids (CDS Hooks: a jti is used once), shared by every worker and instance so a
+# token replayed to another process is still refused. Rows can go once the token has expired.
+jwt_replay = Table(
+    "jwt_replay",
+    metadata,
+    Column("iss", String(255), primary_key=True),
+    Column("jti", String(255), primary_key=True),
+    Column("keep_until", Float, nullable=False),
+)
+Index("jwt_replay_keep_until", jwt_replay.c.keep_until)
