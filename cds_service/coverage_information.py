@@ -60,7 +60,12 @@ def _reason_text(assessment: Any) -> str:
     return "CP.PHAR.71 criteria met on the record; submit prior authorization with the chart documentation"
 
 
-def coverage_information(case: CaseFacts, assessment: Any, when: date) -> dict[str, Any]:
+# CRD's secondary hooks (order-select, encounter-start, encounter-discharge) SHALL NOT say
+# doc-needed clinical/admin (hook-19): there the documentation parts are left out.
+PRIMARY_HOOKS = frozenset({"order-sign", "order-dispatch", "appointment-book"})
+
+
+def coverage_information(case: CaseFacts, assessment: Any, when: date, hook: str = "order-sign") -> dict[str, Any]:
     parts: list[dict[str, Any]] = [{"url": "coverage", "valueReference": {"reference": case.coverage.ref}}]
     if assessment.likelihood == "likely-denied":
         parts.append({"url": "covered", "valueCode": "not-covered"})
@@ -69,9 +74,12 @@ def coverage_information(case: CaseFacts, assessment: Any, when: date) -> dict[s
         parts += [
             {"url": "covered", "valueCode": covered},
             {"url": "pa-needed", "valueCode": "auth-needed"},
-            {"url": "doc-needed", "valueCode": "clinical"},
-            {"url": "doc-purpose", "valueCode": "withpa"},
         ]
+        if hook in PRIMARY_HOOKS:
+            parts += [
+                {"url": "doc-needed", "valueCode": "clinical"},
+                {"url": "doc-purpose", "valueCode": "withpa"},
+            ]
         if covered == "conditional":
             parts.append({"url": "info-needed", "valueCode": "OTH"})
     parts += [
@@ -83,7 +91,7 @@ def coverage_information(case: CaseFacts, assessment: Any, when: date) -> dict[s
 
 
 def coverage_information_action(
-    case: CaseFacts, assessment: Any, draft: dict[str, Any] | None, when: date
+    case: CaseFacts, assessment: Any, draft: dict[str, Any] | None, when: date, hook: str = "order-sign"
 ) -> dict[str, Any] | None:
     """The ``update`` system action, or ``None`` when no active Coverage is known or the
     draft is not an R4 MedicationRequest we can annotate."""
@@ -93,7 +101,7 @@ def coverage_information_action(
     existing = resource.get("extension")
     resource["extension"] = [
         *(existing if isinstance(existing, list) else []),
-        coverage_information(case, assessment, when),
+        coverage_information(case, assessment, when, hook),
     ]
     return {
         "type": "update",

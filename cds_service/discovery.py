@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, jsonify
 
 from . import auth_gate
+from .crd_configuration import discovery_extension
 
 # What every lenalidomide decision may need. Keys are ours to choose (CDS Hooks lets the
 # service name them); they match what the CDS Hooks sandbox was set up with, so a
@@ -16,7 +17,10 @@ PREFETCH_TEMPLATES: dict[str, str] = {
     "conditions": "Condition?patient={{context.patientId}}",
     "medications": "MedicationRequest?patient={{context.patientId}}&_include=MedicationRequest:medication",
     "coverage": "Coverage?patient={{context.patientId}}&status=active",
-    "observations": "Observation?patient={{context.patientId}}&category=laboratory&_sort=-date&_count=100",
+    # Laboratory results, and social history: pregnancy and menopausal status, breastfeeding, REMS evidence (README).
+    "observations": (
+        "Observation?patient={{context.patientId}}&category=laboratory,social-history&_sort=-date&_count=100"
+    ),
     "procedures": "Procedure?patient={{context.patientId}}",
     "practitioner": "{{context.userId}}",
     "practitionerRoles": "PractitionerRole?practitioner={{userPractitionerId}}",
@@ -46,6 +50,7 @@ class Service:
             "description": self.description,
             "prefetch": dict(PREFETCH_TEMPLATES),
             "usageRequirements": USAGE,
+            "extension": discovery_extension(self.hook),
         }
 
 

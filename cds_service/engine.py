@@ -11,15 +11,18 @@ from typing import Any
 from fhir_mappers.case import build_cases, lenalidomide_draft_refs
 from fhir_mappers.facts import CaseFacts
 
-from . import prefetch
+from . import crd_configuration, prefetch
 from .cards.concurrent_imid import concurrent_imid_card
 from .cards.dose_limit import dose_limit_card
 from .cards.generic_substitution import generic_substitution_card
 from .cards.pa_assessment import pa_assessment_card
+from .cards.pregnancy import pregnancy_card
+from .cards.rems import rems_card, rems_monitoring_card
 from .coverage_information import coverage_information_action
 from .discovery import PREFETCH_TEMPLATES
 from .rules.assessment import assess
 from .rules.policy import load_policy
+from .rules.rems import judge as judge_rems
 
 
 @dataclass
@@ -72,10 +75,16 @@ def _external_medications(draft_orders: Any, selections: Any) -> bool:
     return False
 
 
-def cards_for_case(case: CaseFacts, draft: dict[str, Any] | None, source_label: str) -> tuple[list[dict], Any]:
+def cards_for_case(
+    case: CaseFacts, draft: dict[str, Any] | None, source_label: str, hook: str = "order-sign"
+) -> tuple[list[dict], Any]:
     assessment = assess(case, load_policy())
     clauses = assessment.role_clauses
+    rems = judge_rems(case)
     cards: list[dict] = []
+    pregnancy = pregnancy_card(case, rems, source_label)
+    if pregnancy:
+        cards.append(pregnancy)
     generic = generic_substitution_card(case, draft, clauses["generic"], source_label)
     if generic:
         cards.append(generic)
@@ -94,6 +103,9 @@ def cards_for_case(case: CaseFacts, draft: dict[str, Any] | None, source_label: 
     if concurrent:
         cards.append(concurrent)
     cards.append(pa_assessment_card(case, assessment, source_label))
+    for card in (rems_card(case, draft, rems, source_label, hook), rems_monitoring_card(case, rems, source_label)):
+        if card:
+            cards.append(card)
     return cards, assessment
 
 
@@ -136,16 +148,19 @@ def evaluate(body: dict[str, Any], settings: Settings) -> Outcome:
     )
     system_actions: list[dict[str, Any]] = []
     today = settings.current_time().date()
+    crd_config = crd_configuration.requested(body)
     for case in cases:
         draft = drafts.get(case.order.ref)
-        cards, assessment = cards_for_case(case, draft, settings.source_label)
+        cards, assessment = cards_for_case(case, draft, settings.source_label, body["hook"])
         outcome.response["cards"].extend(cards)
-        if body["hook"] == "order-sign":
-            action = coverage_information_action(case, assessment, draft, today)
+        if crd_configuration.wants_coverage_information(body["hook"], crd_config):
+            action = coverage_information_action(case, assessment, draft, today, body["hook"])
             if action is not None:
                 system_actions.append(action)
         outcome.likelihoods.append(assessment.likelihood)
-        outcome.findings.extend(card["extension"]["lenalidomide-cds.finding"]["code"] for card in cards)
+    # CRD configuration (card topics switched off, max-cards); then the findings logged.
+    outcome.response["cards"] = crd_configuration.filter_cards(outcome.response["cards"], crd_config)
+    outcome.findings.extend(card["extension"]["lenalidomide-cds.finding"]["code"] for card in outcome.response["cards"])
     if system_actions:
         outcome.response["systemActions"] = system_actions
     return outcome

@@ -24,8 +24,10 @@ from .medication_request import (
     map_lenalidomide_order,
     map_medication_on_record,
 )
+from .observation import map_observations
 from .patient import age_range_on, map_patient
 from .practitioner import map_prescriber
+from .rems_evidence import map_rems_evidence
 from .resources import ResourceIndex, is_operation_outcome, iter_resources, parse_reference, resources_of_type
 
 _PRESCRIBER_TYPES = ("Practitioner", "PractitionerRole")
@@ -120,6 +122,13 @@ def build_cases(
         med = map_medication_on_record(mr, index.get, False)
         if med.ref not in draft_meds:
             record_meds.append(med)
+    # Lenalidomide orders on record (section II: continued therapy and the previous dose).
+    record_lenalidomide = tuple(
+        map_lenalidomide_order(mr, index.get)
+        for mr in resources_of_type(prefetch.get("medications"), *MEDICATION_REQUEST_TYPES)
+        if resource_ref(mr) not in by_ref and is_lenalidomide(mr, index.get)
+    )
+    observations = map_observations(resources_of_type(prefetch.get("observations"), "Observation"))
 
     today = _today(now)
     birth = (patient.birth_date or patient.birth_date_partial) if patient else None
@@ -144,6 +153,16 @@ def build_cases(
                 coverage=map_coverage(coverages, plan_overrides, on=as_of),
                 unavailable=gone,
                 age_uncertain=bool(ages and ages[0] != ages[1]),
+                rems=map_rems_evidence(
+                    mr,
+                    prefetch,
+                    prescriber_resources=prescriber_resources,
+                    medications=medications,
+                    now=now,
+                    conditions=conditions,
+                ),
+                observations=observations,
+                prior_lenalidomide=record_lenalidomide,
             )
         )
     return cases

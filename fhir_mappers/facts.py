@@ -95,6 +95,8 @@ class ConditionFacts:
     onset: date | None = None
     recorded: date | None = None
     verification_status: str | None = None  # e.g. "confirmed", "provisional"; None when not stated
+    # Disease features the code itself states, e.g. "del-5q" (ICD-10-CM D46.C); see indications.json.
+    features: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -131,3 +133,71 @@ class CaseFacts:
     # True when the birth date is partial (a year, or a year and month) and the patient may
     # be one year older than ``age_years`` (the least possible age) on ``as_of``.
     age_uncertain: bool = False
+    # What the record shows for the Lenalidomide REMS; None when not mapped (e.g. unit tests).
+    rems: RemsEvidence | None = None
+    # Lab results and variant findings the policy judges (hemoglobin, serum EPO, SF3B1 ...).
+    observations: tuple[LabObservation, ...] = ()
+    # The patient's lenalidomide orders on record (not this order), for section II
+    # (continued therapy: how long, and the previous dose).
+    prior_lenalidomide: tuple[LenalidomideOrder, ...] = ()
+
+
+@dataclass(frozen=True)
+class LabObservation:
+    """One Observation the policy can judge, in a canonical unit (see ``data/observations.json``).
+
+    ``kind`` is "hemoglobin" (g/dL), "erythropoietin" (mU/mL), "platelets" (10^9/L) or
+    "sf3b1" (a genetic variant assessment of SF3B1: ``present`` True when reported present).
+    ``value`` is None when the record gives no usable number (or an unknown unit).
+    """
+
+    ref: str
+    kind: str
+    value: float | None
+    unit: str | None
+    effective: date | None
+    present: bool | None = None
+
+
+@dataclass(frozen=True)
+class PregnancyTest:
+    """One pregnancy (hCG) test on record (LOINC codes of the ``loinc_pregnancy_test`` group)."""
+
+    ref: str
+    at: datetime | None  # effective instant in UTC
+    result: str | None  # "negative" | "positive" | None when the record does not say
+    sensitivity_miu_ml: float | None = None  # the test's detection threshold, when the record states it
+
+
+@dataclass(frozen=True)
+class DatedEvidence:
+    """A resource on record that shows something (a REMS step, a procedure), and when."""
+
+    ref: str
+    at: datetime | None
+    value: str | None = None  # e.g. the coded value of a status observation
+
+
+@dataclass(frozen=True)
+class RemsEvidence:
+    """What the record shows for the Lenalidomide REMS (see README, "REMS evidence convention").
+
+    Empty tuples mean "nothing on record", which the REMS judge turns into ``unverified``.
+    """
+
+    order_at: datetime  # the order's authoredOn instant (UTC), else the time of the call
+    order_time_stated: bool  # False when authoredOn is a bare date or absent
+    pregnancy_tests: tuple[PregnancyTest, ...] = ()
+    pregnancy_status: tuple[DatedEvidence, ...] = ()  # LOINC 82810-3, value "pregnant"/"not-pregnant"/None
+    pregnancy_conditions: tuple[str, ...] = ()  # active Conditions coded "Pregnant state" (ICD-10-CM)
+    menopause: tuple[DatedEvidence, ...] = ()  # menopausal status, value "post"/"pre"/"peri"/None
+    surgical: tuple[DatedEvidence, ...] = ()  # hysterectomy / bilateral-oophorectomy (value names which)
+    menstruation_not_started: tuple[DatedEvidence, ...] = ()
+    breastfeeding: tuple[DatedEvidence, ...] = ()  # value "yes"/"no"
+    steps: tuple[tuple[str, DatedEvidence], ...] = ()  # (step id, evidence) from our convention
+    authorization_number: str | None = None
+    risk_category_written: str | None = None
+    pharmacy_certified: bool | None = None  # None: no performer; False: a performer without our identifier
+    prescriber_certified: bool = False
+    antithrombotics: tuple[str, ...] = ()  # current anticoagulant/antiplatelet orders, by display
+    cbc: tuple[DatedEvidence, ...] = ()  # CBC components on record (LOINC hematology group)

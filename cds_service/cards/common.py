@@ -19,6 +19,7 @@ TOPICS = {
     "pa-assessment": "coverage-info",
     "concurrent-imid": "duplicate-therapy",
     "pregnancy": "contraindication",
+    "rems-monitoring": "clinical-reminder",
 }
 
 

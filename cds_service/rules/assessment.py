@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from fhir_mappers.facts import CaseFacts
 
+from .clinical_predicates import INDICATION_PARAM, is_continued_therapy, is_dose_increase_over
 from .evaluator import CriterionResult, Status, evaluate
 from .policy import CriteriaSet, Policy
 from .predicates import indication_conditions, predicate_functions, reason_rank
@@ -48,18 +49,45 @@ def likelihood_of(criteria: tuple[CriterionResult, ...]) -> Likelihood:
     return "needs-documentation"
 
 
+# Criteria sets that no diagnosis chooses: section II is judged in place of the diagnosis's
+# own set (see ``assess``).
+CONTINUED_SET = "continued-therapy"
+_RANK = {"likely-approved": 0, "needs-documentation": 1, "likely-denied": 2}
+
+
+def _judge(criteria_set: CriteriaSet, case: CaseFacts, predicates: Mapping[str, Any]) -> tuple[CriterionResult, ...]:
+    return tuple(evaluate(criterion, case, predicates) for criterion in criteria_set.criteria)
+
+
 def choose_criteria_set(case: CaseFacts, policy: Policy) -> CriteriaSet:
-    """The indication an active Condition on record supports, preferring one the order
-    gives as its reason, then the policy's order; the unknown-indication set otherwise."""
-    best: tuple[int, int, CriteriaSet] | None = None
+    """The indication best supported by an active Condition on record.
+
+    Every covered indication with an active diagnosis is judged; the one the order names as
+    its reason wins, then the best likelihood, then the fewest open criteria, then the
+    policy's order. The unknown-indication set when none is on record."""
+    predicates = predicate_functions()
+    best: tuple[tuple[int, int, int, int], CriteriaSet] | None = None
     for position, criteria_set in enumerate(policy.indications.values()):
+        if criteria_set.name == CONTINUED_SET:
+            continue
         conditions = indication_conditions(case, criteria_set.name)
         if not conditions:
             continue
-        candidate = (reason_rank(case, conditions[0]), position, criteria_set)
-        if best is None or candidate[:2] < best[:2]:
-            best = candidate
-    return best[2] if best else policy.unknown_indication
+        results = _judge(criteria_set, case, predicates)
+        unknown = sum(result.status is Status.UNKNOWN for result in results)
+        key = (reason_rank(case, conditions[0]), _RANK[likelihood_of(results)], unknown, position)
+        if best is None or key < best[0]:
+            best = (key, criteria_set)
+    return best[1] if best else policy.unknown_indication
+
+
+def _with_indication(predicates: Mapping[str, Any], indication: str) -> dict[str, Any]:
+    """The predicates, each given the indication judged (section II serves every one)."""
+
+    def bind(function: Any) -> Any:
+        return lambda case, params: function(case, {**params, INDICATION_PARAM: indication})
+
+    return {name: bind(function) for name, function in predicates.items()}
 
 
 def approval_months(
@@ -100,27 +128,40 @@ def assess(case: CaseFacts, policy: Policy, *, requested_months: int | None = No
     """
     criteria_set = choose_criteria_set(case, policy)
     predicates = predicate_functions()
-    results = tuple(evaluate(criterion, case, predicates) for criterion in criteria_set.criteria)
-    roles = criteria_set.role_clauses
-    by_clause = {result.clause: result for result in results}
-
-    concurrency = by_clause.get(roles.get("concurrency", ""))
-    concurrent = concurrency.evidence if concurrency and concurrency.status is Status.NOT_MET else ()
-
+    indication = criteria_set.name
     ceiling = criteria_set.dose_ceiling_mg_per_day
     dose = case.order.daily_dose_mg
     exceeds = None if ceiling is None or dose is None else dose > ceiling
+    continued = policy.indications.get(CONTINUED_SET)
+    if continued is not None and criteria_set is not policy.unknown_indication and is_continued_therapy(case):
+        # Section II.A: lenalidomide on record for >= 30 days. The dose rule is II.A.5 (a dose
+        # increase above the indication's ceiling), so the dose-limit card speaks only then.
+        criteria_set = continued
+        predicates = _with_indication(predicates, indication)
+        exceeds = is_dose_increase_over(case, ceiling)
+    results = _judge(criteria_set, case, predicates)
+    roles = criteria_set.role_clauses
+    by_clause = {result.clause: result for result in results}
+    clauses: tuple[str, ...] = (criteria_set.clause,)
+    if criteria_set is policy.unknown_indication:
+        diagnosis = by_clause.get(roles.get("diagnosis", ""))
+        if diagnosis is not None and diagnosis.status is Status.NOT_MET:
+            indication = "other"  # only diagnoses the policy does not cover: I.G / III
+            clauses = (f"{policy.id} I.G", f"{policy.id} III.A")
+
+    concurrency = by_clause.get(roles.get("concurrency", ""))
+    concurrent = concurrency.evidence if concurrency and concurrency.status is Status.NOT_MET else ()
 
     line_of_business = case.coverage.line_of_business if case.coverage else None
     months, note = approval_months(policy, criteria_set.pathway, line_of_business, requested_months)
 
     return Assessment(
         likelihood=likelihood_of(results),
-        indication=criteria_set.name,
+        indication=indication,
         pathway=criteria_set.pathway,
         approval_months=months,
         criteria=results,
-        clauses=(criteria_set.clause,),
+        clauses=clauses,
         dose_ceiling_mg=ceiling,
         dose_exceeds_ceiling=exceeds,
         concurrent_imid_refs=concurrent,

@@ -162,13 +162,18 @@ def indication_conditions(case: CaseFacts, indication: str) -> tuple[ConditionFa
 # --- I.x.1 diagnosis -------------------------------------------------------------------
 
 
-@predicate("diagnosis_on_record", required={"indication": "text", "label": "text"})
+@predicate("diagnosis_on_record", required={"indication": "text", "label": "text"}, optional={"also_ask": "text"})
 def diagnosis_on_record(case: CaseFacts, params: Mapping[str, Any]) -> Outcome:
-    """An active Condition with the indication is on record (met), else unknown."""
+    """An active Condition with the indication is on record (met), else unknown.
+
+    ``also_ask``: the clause qualifies the diagnosis in a way no code states (MDS "lower
+    risk" by IPSS-R/IPSS/WPSS), so a diagnosis on record is still unknown, with that ask."""
     label = params["label"]
     found = indication_conditions(case, params["indication"])
     if found:
         stated = " (the order's stated reason)" if found[0].ref in case.order.reason_refs else ""
+        if params.get("also_ask"):
+            return Outcome(Status.UNKNOWN, _refs(found), f"{label} on record{stated}; {params['also_ask']}")
         return Outcome(Status.MET, _refs(found), f"{label} on record{stated}")
     if _unavailable(case, "conditions"):
         return Outcome(Status.UNKNOWN, (), f"conditions could not be read from the EHR: document the {label}")
@@ -179,18 +184,37 @@ def diagnosis_on_record(case: CaseFacts, params: Mapping[str, Any]) -> Outcome:
     return Outcome(Status.UNKNOWN, (), f"no {label} diagnosis on record: document the diagnosis")
 
 
-@predicate("diagnosis_undetermined")
+@predicate("diagnosis_undetermined", optional={"off_label_policies": "names", "label_change_policies": "names"})
 def diagnosis_undetermined(case: CaseFacts, params: Mapping[str, Any]) -> Outcome:
-    """Always unknown: used by the fallback set when no assessed indication is on record.
+    """Used by the fallback set when no assessed indication is on record.
 
-    The reason says why: the conditions could not be read, or the diagnoses on record
-    belong to a section this service does not judge yet, or there is no covered diagnosis.
+    Not-met when the only policy-relevant diagnoses on record are ones the policy does not
+    cover (indication ``other``: sections I.G and III): the request belongs to the off-label
+    policy of the member's line of business (``off_label_policies``, "line=POLICY"), or, after
+    a recent label change, to ``label_change_policies`` (G.1). Otherwise unknown, and the
+    reason says why: the conditions could not be read, the diagnoses on record belong to a
+    section this service does not judge yet, or there is no covered diagnosis.
     """
     if _unavailable(case, "conditions"):
         return Outcome(
             Status.UNKNOWN,
             (),
             "conditions could not be read from the EHR: document the diagnosis being treated",
+        )
+    from .clinical_predicates import referral  # registered after this module
+
+    active = [c for c in case.conditions if c.active and c.indications]
+    uncovered = [c for c in active if c.indications == {"other"}]
+    if uncovered and len(uncovered) == len(active):
+        line = case.coverage.line_of_business if case.coverage else None
+        named = ", ".join(sorted({(c.text or (c.codes[0].code if c.codes else None) or c.ref) for c in uncovered}))
+        off_label = referral(params.get("off_label_policies", ()), line)
+        label_change = referral(params.get("label_change_policies", ()), line)
+        return Outcome(
+            Status.NOT_MET,
+            _refs(uncovered),
+            f"{named} is not an indication of CP.PHAR.71 (III): submit under the off-label use policy "
+            f"{off_label} (I.G.2), or, after a label change within 6 months, {label_change} (I.G.1)",
         )
     other = [c for c in case.conditions if c.active and c.indications]
     if other:
@@ -416,3 +440,7 @@ def daily_dose_at_most(case: CaseFacts, params: Mapping[str, Any]) -> Outcome:
     if dose <= ceiling:
         return Outcome(Status.MET, (case.order.ref,), f"{_mg(dose)}, within the {_mg(ceiling)} limit")
     return Outcome(Status.NOT_MET, (case.order.ref,), f"{_mg(dose)} is above the {_mg(ceiling)} limit")
+
+
+# Predicates of sections I.B-I.E, I.G and II register themselves on import.
+from . import clinical_predicates as _clinical_predicates  # noqa: E402,F401

@@ -53,9 +53,8 @@ def test_multiple_myeloma_codes(system, code):
 @pytest.mark.parametrize(
     ("system", "code"),
     [
-        (ICD10CM, "C90.12"),  # plasma cell leukemia in relapse: not multiple myeloma
-        (SCT, "109995007"),  # myelodysplastic syndrome: in the same SNOMED group, other display
         (SCT, "73211009"),  # diabetes (the sandbox patient's)
+        (ICD10CM, "I10"),  # not a neoplasm: never "other"
         ("http://example.org/local", "C90.02"),
     ],
 )
@@ -113,3 +112,29 @@ def test_sandbox_condition_and_non_conditions():
     assert diabetes.active and diabetes.text == "Diabetes" and diabetes.indications == frozenset()
     assert map_condition(prefetch["patient"]) is None
     assert map_condition([]) is None
+
+
+@pytest.mark.parametrize(
+    ("system", "code", "indication"),
+    [
+        (ICD10CM, "C90.12", "other"),  # plasma cell leukemia in relapse: not multiple myeloma
+        (ICD10CM, "C50.911", "other"),  # any neoplasm code the policy does not list
+        (SCT, "109995007", "myelodysplastic-syndrome"),  # same SNOMED group as MM, other display
+        (ICD10CM, "D46.9", "myelodysplastic-syndrome"),
+        (ICD10CM, "C83.1A", "mantle-cell-lymphoma"),  # FY2025 "in remission" code
+        (ICD10CM, "C88.40", "marginal-zone-lymphoma"),  # FY2025 MALT code
+        (ICD10CM, "C83.87", "marginal-zone-lymphoma"),  # splenic, via C83.8 (likely)
+        (SCT, "763666008", "marginal-zone-lymphoma"),
+        (ICD10CM, "C82.0A", "follicular-lymphoma"),
+        (SCT, "308121000", "follicular-lymphoma"),
+        (ICD10CM, "C83.390", "nccn-off-label"),  # FY2025 primary CNS lymphoma (I.F.1.c)
+        (ICD10CM, "D75.81", "nccn-off-label"),  # myelofibrosis, outside the neoplasm chapter
+    ],
+)
+def test_indications_of_sections_b_to_g(system, code, indication):
+    assert map_condition(condition(system, code)).indications == {indication}
+
+
+def test_del5q_is_a_feature_of_d46c_only():
+    assert map_condition(condition(ICD10CM, "D46.C")).features == {"del-5q"}
+    assert map_condition(condition(ICD10CM, "D46.1")).features == frozenset()

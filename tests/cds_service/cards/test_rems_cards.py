@@ -1,0 +1,76 @@
+"""The rems, rems-monitoring and pregnancy cards built from a judged case."""
+
+from __future__ import annotations
+
+from cds_service.cards.pregnancy import pregnancy_card
+from cds_service.cards.rems import rems_card, rems_monitoring_card, rewritten_order
+from cds_service.rules.rems import judge
+from tests.cds_service.rules.test_rems import case, negative, order, ours
+
+FINDING = "lenalidomide-cds.finding"
+
+
+def test_rewrite_scales_quantity_sets_duration_and_clears_refills():
+    draft = order(
+        dispenseRequest={
+            "quantity": {"value": 42, "unit": "capsule"},
+            "expectedSupplyDuration": {"value": 42, "unit": "d"},
+            "numberOfRepeatsAllowed": 3,
+        }
+    )
+    c = case(draft=draft)
+    updated = rewritten_order(c, draft)
+    assert updated is not None
+    assert updated["dispenseRequest"]["quantity"] == {"value": 28, "unit": "capsule"}
+    assert updated["dispenseRequest"]["expectedSupplyDuration"]["value"] == 28
+    assert updated["dispenseRequest"]["numberOfRepeatsAllowed"] == 0
+    assert draft["dispenseRequest"]["quantity"]["value"] == 42  # the draft itself is untouched
+
+
+def test_rewrite_of_refills_only_keeps_the_supply():
+    draft = order(dispenseRequest={"expectedSupplyDuration": {"value": 21, "unit": "d"}, "numberOfRepeatsAllowed": 1})
+    updated = rewritten_order(case(draft=draft), draft)
+    assert updated is not None
+    assert updated["dispenseRequest"] == {
+        "expectedSupplyDuration": {"value": 21, "unit": "d"},
+        "numberOfRepeatsAllowed": 0,
+    }
+    assert rewritten_order(case(draft=draft), None) is None
+
+
+def test_refills_unmet_gives_exactly_one_update_suggestion():
+    draft = order(dispenseRequest={"expectedSupplyDuration": {"value": 28, "unit": "d"}, "numberOfRepeatsAllowed": 2})
+    c = case(sex="male", birth="1960-01-01", draft=draft)
+    card = rems_card(c, draft, judge(c), "Plan")
+    assert card is not None
+    assert [a["type"] for s in card["suggestions"] for a in s["actions"]] == ["update"]
+    assert card["indicator"] == "warning"
+
+
+def test_order_select_card_is_short_and_has_no_suggestion():
+    draft = order(dispenseRequest={"expectedSupplyDuration": {"value": 35, "unit": "d"}})
+    c = case(sex="male", birth="1960-01-01", draft=draft)
+    card = rems_card(c, draft, judge(c), "Plan", hook="order-select")
+    assert card is not None
+    assert "suggestions" not in card
+    assert card["summary"].startswith("Lenalidomide REMS – Adult male: Prescribe no more than 4 weeks")
+    assert len(card["summary"]) < 140
+    assert card["extension"][FINDING]["riskCategory"] == "adult-male"
+
+
+def test_no_cards_when_nothing_is_due():
+    c = case(sex="male", birth="1960-01-01")
+    j = judge(c)
+    assert rems_monitoring_card(c, j, "Plan") is None
+    assert pregnancy_card(c, j, "Plan") is None
+
+
+def test_breastfeeding_card_is_a_warning_without_suggestions():
+    tests = [negative("a", "2026-11-08T10:00:00Z"), negative("b", "2026-11-20T10:00:00Z")]
+    c = case(observations=[*tests, ours("Observation", "bf", "breastfeeding")])
+    card = pregnancy_card(c, judge(c), "Plan")
+    assert card is not None
+    assert card["indicator"] == "warning"
+    assert card["source"]["topic"]["code"] == "contraindication"
+    assert "suggestions" not in card
+    assert card["extension"][FINDING]["code"] == "pregnancy"
