@@ -61,7 +61,12 @@ def _summary(assessment: Any) -> str:
     if assessment.likelihood == "likely-denied":
         first = not_met[0]
         more = f" and {len(not_met) - 1} more" if len(not_met) > 1 else ""
-        return f"Prior auth likely denied: {first.reason or first.text} ({_short_clause(first.clause)}){more}"
+        # The reason when it fits the summary; the criterion itself otherwise (the detail has both).
+        why = first.text
+        if first.reason:
+            head = first.reason.split(": ")[0]
+            why = first.reason if len(first.reason) <= 80 else head if len(head) <= 80 else first.text
+        return f"Prior auth likely denied: {why} ({_short_clause(first.clause)}){more}"
     if assessment.indication == "unknown":
         return "Prior auth needs documentation: no diagnosis covered by CP.PHAR.71 is on record"
     clauses = ", ".join(_short_clause(r.clause) for r in unknown)

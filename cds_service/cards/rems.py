@@ -103,7 +103,8 @@ def rems_card(
     }
     if hook == "order-select":
         return make_card(
-            summary=f"Lenalidomide REMS – {category}: {first.action}",
+            # The action without its parenthesis keeps the summary whole (the detail has it all).
+            summary=f"Lenalidomide REMS – {category}: {first.action.split(' (')[0].rstrip('.')}",
             detail=(
                 f"**Risk category:** {category} ({j.why}).\n\n**First:** {first.action}\n\n"
                 f"{len(open_steps)} of {len(j.steps)} REMS requirements are not shown by the record; "
