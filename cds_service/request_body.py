@@ -30,17 +30,33 @@ def json_object() -> dict[str, Any]:
     return body
 
 
+_CONTAINERS = (dict, list)  # built once: ``dict | list`` in the loop builds a union per item
+
+
 def depth_exceeds(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests deeper than ``limit`` (iterative: no recursion on hostile input)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
+    """Whether ``value`` nests deeper than ``limit`` (iterative: no recursion on hostile input).
+
+    Walks one nesting level at a time with a plain loop (no per-item generator or tuple):
+    on a typical 170 KB hook request this is several times cheaper than a depth-tagged stack
+    and about as cheap as parsing the body (docs/performance.md)."""
+    level = [value]
+    depth = 1
+    while level:
         if depth > limit:
             return True
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values() if isinstance(child, dict | list))
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item if isinstance(child, dict | list))
+        deeper: list[Any] = []
+        for item in level:
+            if isinstance(item, dict):
+                children: Any = item.values()
+            elif isinstance(item, list):
+                children = item
+            else:
+                continue
+            for child in children:
+                if isinstance(child, _CONTAINERS):
+                    deeper.append(child)
+        level = deeper
+        depth += 1
     return False
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -49,6 +49,12 @@ def normalise_system(system: Any) -> str | None:
     value = text(system)
     if value is None:
         return None
+    return _normalised(value)
+
+
+@lru_cache(maxsize=256)
+def _normalised(value: str) -> str:
+    """Cached: a handful of systems, looked up for every coding of every resource."""
     value = value.rstrip("/")
     return _SYSTEM_ALIASES.get(value, value)
 

@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 from .facts import Coding
@@ -71,15 +72,28 @@ def integer(value: Any) -> int | None:
 
 
 def codings(concept: Any) -> list[Coding]:
-    """The codings of a CodeableConcept (or of a bare Coding, or a list of either)."""
+    """The codings of a CodeableConcept (or of a bare Coding, or a list of either).
+
+    Called for every coded element of every resource, several times per resource: written
+    as plain loops (no generators, no second filtering pass) because it shows in profiles."""
     out: list[Coding] = []
-    for item in dicts(concept):
+    if concept is None:
+        return out
+    for item in concept if isinstance(concept, list) else (concept,):
+        if not isinstance(item, dict):
+            continue
         if "coding" in item:
-            for coding in dicts(item.get("coding")):
-                out.append(_coding(coding))
+            inner = item.get("coding")
+            for coding in inner if isinstance(inner, list) else () if inner is None else (inner,):
+                if isinstance(coding, dict):
+                    found = _coding(coding)
+                    if found.code or found.display:
+                        out.append(found)
         elif "code" in item or "system" in item:
-            out.append(_coding(item))
-    return [c for c in out if c.code or c.display]
+            found = _coding(item)
+            if found.code or found.display:
+                out.append(found)
+    return out
 
 
 def _coding(coding: dict[str, Any]) -> Coding:
@@ -166,6 +180,13 @@ def parse_instant(value: Any) -> datetime | None:
     raw = text(value)
     if raw is None:
         return None
+    return _parse_instant(raw)
+
+
+@lru_cache(maxsize=2048)
+def _parse_instant(raw: str) -> datetime | None:
+    """Cached: a record repeats its timestamps (every result of a lab panel shares one), and
+    parsing them showed in profiles (docs/performance.md). Datetimes are immutable."""
     match = _DATE.match(raw)
     if match:
         day = parse_date(raw)

@@ -71,15 +71,26 @@ def find_contained(container: Any, reference: Any) -> dict[str, Any] | None:
 
 
 class ResourceIndex:
-    """Resources from draftOrders and prefetch, findable by ``Type/id`` or ``fullUrl``."""
+    """Resources from draftOrders and prefetch, findable by ``Type/id`` or ``fullUrl``.
+
+    Built on the first lookup, not before: most requests name their drugs by code and never
+    look a reference up, and indexing every prefetched resource (hundreds of Observations)
+    for nothing was a measurable share of a request (docs/performance.md)."""
 
     def __init__(self, values: Iterable[Any] = ()) -> None:
         self._by_ref: dict[str, dict[str, Any]] = {}
         self._by_url: dict[str, dict[str, Any]] = {}
-        for value in values:
-            self.add(value)
+        self._pending: list[Any] = list(values)
 
     def add(self, value: Any) -> None:
+        self._pending.append(value)
+
+    def _build(self) -> None:
+        pending, self._pending = self._pending, []
+        for value in pending:
+            self._index(value)
+
+    def _index(self, value: Any) -> None:
         if isinstance(value, dict) and value.get("resourceType") == "Bundle":
             for entry in dicts(value.get("entry")):
                 resource = entry.get("resource")
@@ -95,6 +106,8 @@ class ResourceIndex:
         value = text(reference)
         if value is None:
             return None
+        if self._pending:
+            self._build()
         found = self._by_url.get(value)
         if found is not None:
             return found

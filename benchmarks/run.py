@@ -1,0 +1,475 @@
+"""Benchmark: the service under gunicorn, as the Procfile runs it, against a baseline Flask app.
+
+Run from the project root: ``.venv/bin/python benchmarks/run.py`` (about 3 to 4 minutes).
+
+1. Builds the request bodies (``bodies.py``): the sandbox's captured order-sign, a typical
+   record, a heavy one, and the prefetch-fallback request against a local FHIR server.
+2. Starts the service (``gunicorn --config gunicorn.conf.py cds_service.wsgi:app``, the
+   Procfile's command, same worker settings, ``CDS_AUTH=disabled``, a temporary
+   ``CDS_FEEDBACK_DB``) and the baseline (``benchmarks/baseline_app.py``, the same gunicorn
+   config), both bound to 127.0.0.1 only.
+3. Loads both with ``wrk`` at 10 connections, alternating baseline and service round by round,
+   each round bounded in time and in requests; reads each worker's peak RSS (``VmHWM``).
+4. Fallback: the request without prefetch, reads answered by ``fhir_stub.py`` after a fixed
+   delay; one request at a time to show that the reads overlap, then under load.
+5. Memory: a fresh service, 10,000 typical requests, RSS of each worker after every thousand.
+6. Prints the table and writes it into ``docs/performance.md`` (between the benchmark markers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bodies
+from fhir_stub import FhirStub
+
+PROJECT = bodies.PROJECT
+DOC = PROJECT / "docs" / "performance.md"
+BEGIN, END = "<!-- benchmark:begin -->", "<!-- benchmark:end -->"
+CONNECTIONS = 10
+WRK_THREADS = 2
+COMMAND = ".venv/bin/python benchmarks/run.py"
+# Each block of about 1,000 requests in the memory run: mostly small records, some large ones.
+MEMORY_MIX = (("captured", 700), ("typical", 250), ("heavy", 50))
+
+LUA = r"""
+-- POST one body; stop a thread after its share of the request budget; report the histogram.
+local limit, count = 0, 0
+function init(args)
+  local f = assert(io.open(args[1], "rb"))
+  wrk.body = f:read("*a")
+  f:close()
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  limit = tonumber(args[2])
+end
+function response(status, headers, body)
+  count = count + 1
+  if count >= limit then wrk.thread:stop() end
+end
+function done(summary, latency, requests)
+  local hist = {}
+  for i = 1, #latency do
+    local value, n = latency(i)
+    hist[#hist + 1] = string.format("[%d,%d]", value, n)
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests":%d,"duration_us":%d,"errors":%d,"non2xx":%d,"hist":[%s]}\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    table.concat(hist, ",")))
+end
+"""
+
+
+@dataclass
+class Load:
+    requests: int = 0
+    seconds: float = 0.0
+    errors: int = 0
+    hist: dict[int, int] = field(default_factory=dict)
+
+    def add(self, result: dict[str, Any]) -> None:
+        self.requests += result["requests"]
+        self.seconds += result["duration_us"] / 1e6
+        self.errors += result["errors"] + result["non2xx"]
+        for value, count in result["hist"]:
+            self.hist[value] = self.hist.get(value, 0) + count
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile_ms(self, p: float) -> float:
+        total = sum(self.hist.values())
+        if not total:
+            return float("nan")
+        rank, seen = p / 100 * total, 0
+        for value in sorted(self.hist):
+            seen += self.hist[value]
+            if seen >= rank:
+                return value / 1000
+        return max(self.hist) / 1000
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def machine() -> dict[str, str]:
+    model = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem_kb = 0
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": model,
+        "ram": f"{mem_kb / 1024 / 1024:.1f} GiB",
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+
+
+class Gunicorn:
+    """A gunicorn master with the project's config, bound to 127.0.0.1 only."""
+
+    def __init__(self, app: str, workdir: Path, name: str, extra_env: dict[str, str], pythonpath: str | None = None):
+        self.port = free_port()
+        self.name = name
+        self.log = (workdir / f"{name}.log").open("wb")
+        cmd = [str(PROJECT / ".venv" / "bin" / "gunicorn"), "--config", "gunicorn.conf.py"]
+        cmd += ["--bind", f"127.0.0.1:{self.port}"]  # the config binds 0.0.0.0: override to loopback
+        if pythonpath:
+            cmd += ["--pythonpath", pythonpath]
+        cmd.append(app)
+        env = {**os.environ, "PORT": str(self.port), **extra_env}
+        self.proc = subprocess.Popen(cmd, cwd=PROJECT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{name} exited at start; see {self.log.name}")
+            with contextlib.suppress(OSError), urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
+                if response.status == 200 and len(self.workers()) >= self.expected_workers():
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"{name} did not become ready; see {self.log.name}")
+
+    @staticmethod
+    def expected_workers() -> int:
+        return int(os.environ.get("WEB_CONCURRENCY", "2"))
+
+    def workers(self) -> list[int]:
+        pids: list[int] = []
+        for task in Path(f"/proc/{self.proc.pid}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                pids += [int(p) for p in task.read_text().split()]
+        return sorted(pids)
+
+    def memory_kb(self, field_name: str) -> list[int]:
+        out = []
+        for pid in self.workers():
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith(field_name + ":"):
+                        out.append(int(line.split()[1]))
+        return out
+
+    def reset_peak(self) -> bool:
+        """Reset each worker's VmHWM (Linux >= 4.0: write 5 to clear_refs); False if refused."""
+        ok = True
+        for pid in self.workers():
+            try:
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
+            except OSError:
+                ok = False
+        return ok
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def post(url: str, body: bytes, timeout: float = 10) -> tuple[int, dict[str, Any]]:
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, timeout=timeout) as response:
+        return response.status, json.loads(response.read())
+
+
+def wrk(url: str, body_file: Path, lua: Path, *, seconds: float, max_requests: int) -> dict[str, Any]:
+    per_thread = max(1, max_requests // WRK_THREADS)
+    cmd = [
+        "wrk",
+        f"-t{WRK_THREADS}",
+        f"-c{CONNECTIONS}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(lua),
+        url,
+        "--",
+        str(body_file),
+        str(per_thread),
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+    for line in out.splitlines():
+        if line.startswith("WRKJSON "):
+            return json.loads(line[len("WRKJSON ") :])
+    raise RuntimeError(f"wrk printed no result:\n{out}")
+
+
+def check_answer(name: str, status: int, answer: dict[str, Any]) -> str:
+    if status != 200 or not isinstance(answer.get("cards"), list) or not answer["cards"]:
+        raise RuntimeError(f"{name}: unexpected answer {status} {str(answer)[:300]}")
+    codes = [c.get("extension", {}).get("lenalidomide-cds.finding", {}).get("code") for c in answer["cards"]]
+    return ", ".join(str(c) for c in codes)
+
+
+@contextlib.contextmanager
+def running(*servers: Gunicorn) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=6, help="length of one load round (default 6)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per request (default 2)")
+    parser.add_argument("--max-requests", type=int, default=4000, help="request cap of one round (default 4000)")
+    parser.add_argument("--memory-requests", type=int, default=10_000, help="requests of the memory run")
+    parser.add_argument("--fhir-delay-ms", type=float, default=10, help="the FHIR stub's delay per read")
+    parser.add_argument("--no-write", action="store_true", help="print the table, leave docs/performance.md")
+    args = parser.parse_args()
+
+    if shutil.which("wrk") is None:
+        print(
+            "wrk (HTTP load generator) is not installed. On Debian/Ubuntu: sudo apt-get install -y wrk",
+            file=sys.stderr,
+        )
+        return 2
+    if not (PROJECT / ".venv" / "bin" / "gunicorn").exists():
+        print("No .venv: python3 -m venv .venv && .venv/bin/pip install -e '.[dev]'", file=sys.stderr)
+        return 2
+
+    started = time.monotonic()
+    info = machine()
+    info["load"] = " / ".join(Path("/proc/loadavg").read_text().split()[:3])
+    workdir = Path(tempfile.mkdtemp(prefix="cds-bench-"))
+    lua = workdir / "post.lua"
+    lua.write_text(LUA)
+    service_env = {"CDS_AUTH": "disabled", "CDS_FEEDBACK_DB": str(workdir / "feedback.sqlite3")}
+
+    stub_data = bodies.typical_request()["prefetch"]
+    with FhirStub(stub_data, delay_s=args.fhir_delay_ms / 1000) as stub:
+        fallback_body, _ = bodies.fallback_request(stub.base_url)
+        requests_ = {
+            "captured": bodies.captured_request(),
+            "typical": bodies.typical_request(),
+            "heavy": bodies.heavy_request(),
+            "fallback": fallback_body,
+        }
+        files: dict[str, Path] = {}
+        for name, body in requests_.items():
+            files[name] = workdir / f"{name}.json"
+            files[name].write_bytes(json.dumps(body).encode())
+
+        service = Gunicorn("cds_service.wsgi:app", workdir, "service", service_env)
+        baseline = Gunicorn("baseline_app:app", workdir, "baseline", {}, pythonpath="benchmarks")
+        rows: list[dict[str, Any]] = []
+        with running(service, baseline):
+            service_url = service.url + bodies.SERVICE_PATH
+            baseline_url = baseline.url + bodies.SERVICE_PATH
+            findings = {}
+            for name, path in files.items():
+                findings[name] = check_answer(name, *post(service_url, path.read_bytes()))
+                post(baseline_url, path.read_bytes())
+
+            # Fallback, one request at a time: the reads of one request overlap.
+            stub.reset_counters()
+            single: list[float] = []
+            for _ in range(30):
+                t0 = time.perf_counter()
+                post(service_url, files["fallback"].read_bytes())
+                single.append((time.perf_counter() - t0) * 1000)
+            reads_per_request = stub.reads / 30
+            max_overlap = stub.max_in_flight
+            same_with_prefetch: list[float] = []
+            for _ in range(30):
+                t0 = time.perf_counter()
+                post(service_url, files["typical"].read_bytes())
+                same_with_prefetch.append((time.perf_counter() - t0) * 1000)
+            print(
+                f"fallback, one at a time: p50 {statistics.median(single):.1f} ms, {reads_per_request:.0f} reads "
+                f"per request of {args.fhir_delay_ms:.0f} ms each, at most {max_overlap} in flight"
+            )
+
+            for name, path in files.items():
+                loads = {"baseline": Load(), "service": Load()}
+                peaks_ok = service.reset_peak() and baseline.reset_peak()
+                for url in (baseline_url, service_url):
+                    wrk(url, path, lua, seconds=1, max_requests=200)  # warm-up, not counted
+                for _ in range(args.rounds):
+                    for label, url in (("baseline", baseline_url), ("service", service_url)):
+                        loads[label].add(wrk(url, path, lua, seconds=args.seconds, max_requests=args.max_requests))
+                svc, base = loads["service"], loads["baseline"]
+                row = {
+                    "request": name,
+                    "bytes": path.stat().st_size,
+                    "resources": bodies.resource_counts(requests_[name]),
+                    "findings": findings[name],
+                    "service": svc,
+                    "baseline": base,
+                    "ratio": svc.rps / base.rps if base.rps else float("nan"),
+                    "hwm_mb": [kb / 1024 for kb in service.memory_kb("VmHWM")],
+                    "base_hwm_mb": [kb / 1024 for kb in baseline.memory_kb("VmHWM")],
+                    "peak_reset": peaks_ok,
+                }
+                rows.append(row)
+                print(format_row(row), flush=True)
+
+        # Memory: a fresh service, N typical requests, RSS of each worker after every thousand.
+        memory_service = Gunicorn("cds_service.wsgi:app", workdir, "service-memory", service_env)
+        rss_points: list[tuple[int, list[float]]] = []
+        with running(memory_service):
+            url = memory_service.url + bodies.SERVICE_PATH
+            sent = 0
+            while sent < args.memory_requests:
+                for name, share in MEMORY_MIX:
+                    result = wrk(url, files[name], lua, seconds=120, max_requests=share)
+                    if result["errors"] or result["non2xx"]:
+                        raise RuntimeError(f"memory run: {result['errors']} errors, {result['non2xx']} non-2xx")
+                    sent += result["requests"]
+                rss_points.append((sent, [kb / 1024 for kb in memory_service.memory_kb("VmRSS")]))
+            memory_hwm = [kb / 1024 for kb in memory_service.memory_kb("VmHWM")]
+
+    fallback = {
+        "single_p50": statistics.median(single),
+        "single_max": max(single),
+        "prefetched_p50": statistics.median(same_with_prefetch),
+        "reads": reads_per_request,
+        "overlap": max_overlap,
+        "delay": args.fhir_delay_ms,
+    }
+    elapsed = time.monotonic() - started
+    table = render(info, rows, fallback, rss_points, memory_hwm, elapsed, args)
+    print()
+    print(table)
+    if not args.no_write:
+        write_doc(table)
+        print(f"\nwritten to {DOC.relative_to(PROJECT)}")
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def format_row(row: dict[str, Any]) -> str:
+    svc, base = row["service"], row["baseline"]
+    return (
+        f"{row['request']}: service {svc.rps:.0f} req/s p50/p95/p99 {svc.percentile_ms(50):.1f}/"
+        f"{svc.percentile_ms(95):.1f}/{svc.percentile_ms(99):.1f} ms; baseline {base.rps:.0f} req/s "
+        f"p99 {base.percentile_ms(99):.1f} ms; ratio {row['ratio']:.2f}; errors {svc.errors}+{base.errors}"
+    )
+
+
+def render(
+    info: dict[str, str],
+    rows: list[dict[str, Any]],
+    fallback: dict[str, Any],
+    rss_points: list[tuple[int, list[float]]],
+    memory_hwm: list[float],
+    elapsed: float,
+    args: argparse.Namespace,
+) -> str:
+    workers = os.environ.get("WEB_CONCURRENCY", "2")
+    threads = os.environ.get("GUNICORN_THREADS", "4")
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `{COMMAND}` ({elapsed:.0f} s).",
+        "",
+        f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM, Linux {info['kernel']}, "
+        f"Python {info['python']}. gunicorn `gunicorn.conf.py`: {workers} workers x {threads} threads (gthread), "
+        f"bound to 127.0.0.1; load: wrk, {CONNECTIONS} connections, {WRK_THREADS} threads, "
+        f"{args.rounds} alternating rounds of <= {args.seconds:.0f} s / <= {args.max_requests} requests per server "
+        "and request, after a warm-up. The load generator runs on the same machine. "
+        f"Load average (1/5/15 min) at the start: {info['load']}.",
+        "",
+        "| request | body | prefetch resources | service req/s | p50 ms | p95 ms | p99 ms | baseline req/s "
+        "| baseline p99 ms | service / baseline | peak RSS per worker (MB) | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        svc, base = row["service"], row["baseline"]
+        res = row["resources"]
+        resources = ", ".join(f"{n} {k}" for k, n in sorted(res.items(), key=lambda kv: -kv[1])) or "none"
+        hwm = " / ".join(f"{m:.0f}" for m in row["hwm_mb"]) + ("" if row["peak_reset"] else " (cumulative)")
+        lines.append(
+            f"| {row['request']} | {row['bytes'] / 1024:.0f} KB | {resources} | {svc.rps:.0f} "
+            f"| {svc.percentile_ms(50):.1f} | {svc.percentile_ms(95):.1f} | {svc.percentile_ms(99):.1f} "
+            f"| {base.rps:.0f} | {base.percentile_ms(99):.1f} | {row['ratio']:.2f} | {hwm} "
+            f"| {svc.errors + base.errors} |"
+        )
+    lines += [
+        "",
+        "Cards answered: "
+        + "; ".join(f"{row['request']}: {row['findings']}" for row in rows)
+        + ". Baseline: one constant card. Peak RSS = `VmHWM` of each service worker, reset before each request's "
+        "rounds.",
+        "",
+        f"Prefetch fallback (no prefetch; {fallback['reads']:.0f} keys read from a FHIR server on 127.0.0.1 that "
+        f"answers each read after {fallback['delay']:.0f} ms), one request at a time: p50 "
+        f"{fallback['single_p50']:.1f} ms, max {fallback['single_max']:.1f} ms; at most {fallback['overlap']} reads "
+        f"in flight at once. The same record sent as prefetch: p50 {fallback['prefetched_p50']:.1f} ms. So the "
+        f"fallback costs about one read ({fallback['single_p50'] - fallback['prefetched_p50']:.1f} ms more), where "
+        f"reading the keys one after another would cost >= {fallback['reads'] * fallback['delay']:.0f} ms.",
+        "",
+    ]
+    first, last = rss_points[0], rss_points[-1]
+    growth = [b - a for a, b in zip(first[1], last[1], strict=False)]
+    lines += [
+        f"Memory: a fresh service, {last[0]:,} requests in blocks of about 1,000 ("
+        + ", ".join(f"{n} {name}" for name, n in MEMORY_MIX)
+        + "; wrk, 10 connections). RSS (`VmRSS`) per worker after each block, MB:",
+        "",
+        "| after requests | " + " | ".join(f"worker {i + 1}" for i in range(len(first[1]))) + " |",
+        "|---|" + "---|" * len(first[1]),
+    ]
+    for sent, rss in rss_points:
+        lines.append(f"| {sent:,} | " + " | ".join(f"{m:.1f}" for m in rss) + " |")
+    lines += [
+        "",
+        f"Growth from the first thousand to the last: {', '.join(f'{g:+.1f} MB' for g in growth)}; "
+        f"peak RSS (VmHWM) after the run: {', '.join(f'{m:.1f} MB' for m in memory_hwm)}.",
+    ]
+    return "\n".join(lines)
+
+
+def write_doc(table: str) -> None:
+    block = f"{BEGIN}\n{table}\n{END}"
+    if DOC.exists():
+        current = DOC.read_text(encoding="utf-8")
+        if BEGIN in current and END in current:
+            head, _, rest = current.partition(BEGIN)
+            _, _, tail = rest.partition(END)
+            DOC.write_text(head + block + tail, encoding="utf-8")
+            return
+        DOC.write_text(current.rstrip() + "\n\n" + block + "\n", encoding="utf-8")
+        return
+    DOC.write_text(f"# Performance\n\n{block}\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
