@@ -1,6 +1,7 @@
 """Benchmark: the service under gunicorn, as the Procfile runs it, against a baseline Flask app.
 
-Run from the project root: ``.venv/bin/python benchmarks/run.py`` (about 3 to 4 minutes).
+Run from the project root: ``.venv/bin/python benchmarks/run.py`` (about 9 minutes; ``--soak-seconds 0``
+skips the 5-minute soak).
 
 1. Builds the request bodies (``bodies.py``): the sandbox's captured order-sign, a typical
    record, a heavy one, and the prefetch-fallback request against a local FHIR server.
@@ -12,8 +13,11 @@ Run from the project root: ``.venv/bin/python benchmarks/run.py`` (about 3 to 4 
    each round bounded in time and in requests; reads each worker's peak RSS (``VmHWM``).
 4. Fallback: the request without prefetch, reads answered by ``fhir_stub.py`` after a fixed
    delay; one request at a time to show that the reads overlap, then under load.
-5. Memory: a fresh service, 10,000 typical requests, RSS of each worker after every thousand.
-6. Prints the table and writes it into ``docs/performance.md`` (between the benchmark markers).
+5. Memory: a fresh service, 10,000 requests (mostly small records, some large; ``ab``, count-bound),
+   RSS of each worker after every thousand.
+6. Soak: a fresh service, 5 minutes at about 80 % of the typical request's measured capacity,
+   errors counted and RSS read every 30 s.
+7. Prints the table and writes it into ``docs/performance.md`` (between the benchmark markers).
 """
 
 from __future__ import annotations
@@ -231,6 +235,98 @@ def wrk(url: str, body_file: Path, lua: Path, *, seconds: float, max_requests: i
     raise RuntimeError(f"wrk printed no result:\n{out}")
 
 
+def ab(url: str, body_file: Path, count: int) -> int:
+    """Send exactly ``count`` requests at 10 connections (ApacheBench, keep-alive); raise on any error.
+
+    Count-bound, unlike wrk, whose ``-d`` duration bounds a run: the memory phase needs a
+    number of requests, not a time."""
+    cmd = ["ab", "-q", "-k", "-c", str(CONNECTIONS), "-n", str(count), "-s", "10"]
+    cmd += ["-p", str(body_file), "-T", "application/json", url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=600).stdout
+    complete = failed = non2xx = 0
+    for line in out.splitlines():
+        if line.startswith("Complete requests:"):
+            complete = int(line.split()[-1])
+        elif line.startswith("Failed requests:"):
+            failed = int(line.split()[-1])
+        elif line.startswith("Non-2xx responses:"):
+            non2xx = int(line.split()[-1])
+    if complete != count or failed or non2xx:
+        raise RuntimeError(f"ab: {complete} of {count} complete, {failed} failed, {non2xx} non-2xx")
+    return complete
+
+
+SOAK_LUA = (
+    r"""
+-- Paced load: each connection waits args[2] ms before each request (wrk's delay hook).
+local pause = 0
+function init(args)
+  local f = assert(io.open(args[1], "rb"))
+  wrk.body = f:read("*a")
+  f:close()
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  pause = tonumber(args[2])
+end
+function delay()
+  return pause
+end
+"""
+    + "function done"
+    + LUA.split("function done", 1)[1]
+)
+
+
+def run_soak(server: Gunicorn, body_file: Path, workdir: Path, capacity: float, seconds: float) -> dict[str, Any]:
+    """``seconds`` of paced load at about 80 % of ``capacity`` (req/s), in chunks of 30 s.
+
+    wrk has no rate option; its ``delay`` hook pauses each connection before each request.
+    A connection's cycle is pause + latency, so after each chunk the pause is set again from
+    the latency just seen: the rate stays near the target as the service warms or slows.
+    RSS of each worker is read after every chunk."""
+    target = 0.8 * capacity
+    lua = workdir / "soak.lua"
+    lua.write_text(SOAK_LUA)
+    url = server.url + bodies.SERVICE_PATH
+    chunk = 30.0
+    cycle = CONNECTIONS / target  # seconds per request per connection at the target rate
+    pause_ms = max(0.0, cycle * 1000 * 0.7)
+    total = Load()
+    chunks: list[dict[str, Any]] = []
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        length = min(chunk, seconds - (time.monotonic() - started))
+        if length < 1:
+            break
+        result = wrk_paced(url, body_file, lua, seconds=length, pause_ms=pause_ms)
+        load = Load()
+        load.add(result)
+        total.add(result)
+        rss = [kb / 1024 for kb in server.memory_kb("VmRSS")]
+        chunks.append({"rps": load.rps, "p99": load.percentile_ms(99), "errors": load.errors, "rss": rss})
+        print(
+            f"soak {time.monotonic() - started:5.0f} s: {load.rps:.0f} req/s (target {target:.0f}), "
+            f"p99 {load.percentile_ms(99):.1f} ms, errors {load.errors}, RSS "
+            + " / ".join(f"{m:.1f}" for m in rss)
+            + " MB",
+            flush=True,
+        )
+        if load.rps > 0:
+            latency = CONNECTIONS / load.rps - pause_ms / 1000  # per-request time a connection waited for
+            pause_ms = max(0.0, (cycle - latency) * 1000)
+    return {"target": target, "capacity": capacity, "seconds": seconds, "total": total, "chunks": chunks}
+
+
+def wrk_paced(url: str, body_file: Path, lua: Path, *, seconds: float, pause_ms: float) -> dict[str, Any]:
+    cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
+    cmd += ["-s", str(lua), url, "--", str(body_file), f"{pause_ms:.0f}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+    for line in out.splitlines():
+        if line.startswith("WRKJSON "):
+            return json.loads(line[len("WRKJSON ") :])
+    raise RuntimeError(f"wrk printed no result:\n{out}")
+
+
 def check_answer(name: str, status: int, answer: dict[str, Any]) -> str:
     if status != 200 or not isinstance(answer.get("cards"), list) or not answer["cards"]:
         raise RuntimeError(f"{name}: unexpected answer {status} {str(answer)[:300]}")
@@ -251,8 +347,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=6, help="length of one load round (default 6)")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per request (default 2)")
-    parser.add_argument("--max-requests", type=int, default=4000, help="request cap of one round (default 4000)")
+    parser.add_argument("--max-requests", type=int, default=100_000, help="request cap of one round (default 100000)")
     parser.add_argument("--memory-requests", type=int, default=10_000, help="requests of the memory run")
+    parser.add_argument("--soak-seconds", type=float, default=300, help="soak run length, 0 to skip (default 300)")
     parser.add_argument("--fhir-delay-ms", type=float, default=10, help="the FHIR stub's delay per read")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave docs/performance.md")
     args = parser.parse_args()
@@ -351,12 +448,17 @@ def main() -> int:
             sent = 0
             while sent < args.memory_requests:
                 for name, share in MEMORY_MIX:
-                    result = wrk(url, files[name], lua, seconds=120, max_requests=share)
-                    if result["errors"] or result["non2xx"]:
-                        raise RuntimeError(f"memory run: {result['errors']} errors, {result['non2xx']} non-2xx")
-                    sent += result["requests"]
+                    sent += ab(url, files[name], share)
                 rss_points.append((sent, [kb / 1024 for kb in memory_service.memory_kb("VmRSS")]))
             memory_hwm = [kb / 1024 for kb in memory_service.memory_kb("VmHWM")]
+
+        # Soak: a fresh service at about 80 % of the typical request's measured capacity.
+        soak: dict[str, Any] | None = None
+        if args.soak_seconds > 0:
+            capacity = next(row["service"].rps for row in rows if row["request"] == "typical")
+            soak_service = Gunicorn("cds_service.wsgi:app", workdir, "service-soak", service_env)
+            with running(soak_service):
+                soak = run_soak(soak_service, files["typical"], workdir, capacity, args.soak_seconds)
 
     fallback = {
         "single_p50": statistics.median(single),
@@ -367,7 +469,7 @@ def main() -> int:
         "delay": args.fhir_delay_ms,
     }
     elapsed = time.monotonic() - started
-    table = render(info, rows, fallback, rss_points, memory_hwm, elapsed, args)
+    table = render(info, rows, fallback, rss_points, memory_hwm, soak, elapsed, args)
     print()
     print(table)
     if not args.no_write:
@@ -392,6 +494,7 @@ def render(
     fallback: dict[str, Any],
     rss_points: list[tuple[int, list[float]]],
     memory_hwm: list[float],
+    soak: dict[str, Any] | None,
     elapsed: float,
     args: argparse.Namespace,
 ) -> str:
@@ -442,7 +545,7 @@ def render(
     lines += [
         f"Memory: a fresh service, {last[0]:,} requests in blocks of about 1,000 ("
         + ", ".join(f"{n} {name}" for name, n in MEMORY_MIX)
-        + "; wrk, 10 connections). RSS (`VmRSS`) per worker after each block, MB:",
+        + "; ab, 10 connections, keep-alive). RSS (`VmRSS`) per worker after each block, MB:",
         "",
         "| after requests | " + " | ".join(f"worker {i + 1}" for i in range(len(first[1]))) + " |",
         "|---|" + "---|" * len(first[1]),
@@ -454,7 +557,31 @@ def render(
         f"Growth from the first thousand to the last: {', '.join(f'{g:+.1f} MB' for g in growth)}; "
         f"peak RSS (VmHWM) after the run: {', '.join(f'{m:.1f} MB' for m in memory_hwm)}.",
     ]
+    if soak is not None:
+        lines += ["", *render_soak(soak)]
     return "\n".join(lines)
+
+
+def render_soak(soak: dict[str, Any]) -> list[str]:
+    total: Load = soak["total"]
+    chunks = soak["chunks"]
+    first, last = chunks[0]["rss"], chunks[-1]["rss"]
+    growth = ", ".join(f"{b - a:+.1f} MB" for a, b in zip(first, last, strict=False))
+    lines = [
+        f"Soak: a fresh service, typical request, {soak['seconds']:.0f} s paced at about 80 % of the capacity "
+        f"measured above ({soak['capacity']:.0f} req/s, target {soak['target']:.0f} req/s; wrk's `delay` hook, "
+        f"re-paced every 30 s): {total.requests:,} requests, {total.rps:.0f} req/s, p50 / p99 "
+        f"{total.percentile_ms(50):.1f} / {total.percentile_ms(99):.1f} ms, **{total.errors} errors** "
+        "(socket errors, timeouts and non-2xx answers).",
+        "",
+        "| after s | req/s | p99 ms | errors | RSS per worker (MB) |",
+        "|---|---|---|---|---|",
+    ]
+    for i, chunk in enumerate(chunks, 1):
+        rss = " / ".join(f"{m:.1f}" for m in chunk["rss"])
+        lines.append(f"| {i * 30} | {chunk['rps']:.0f} | {chunk['p99']:.1f} | {chunk['errors']} | {rss} |")
+    lines += ["", f"RSS growth from the first 30 s to the last: {growth}."]
+    return lines
 
 
 def write_doc(table: str) -> None:

@@ -16,7 +16,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-from .datatypes import codings, concept_texts, text
+from .datatypes import cached_by_code, codings, concept_texts, text
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 NDC = "http://hl7.org/fhir/sid/ndc"
@@ -194,6 +194,7 @@ def _ingredient_tables() -> tuple[dict[str, frozenset[str]], _NdcTable, re.Patte
     return {k: frozenset(v) for k, v in rxnorm.items()}, ndc, pattern, names
 
 
+@cached_by_code
 def ingredients_of_code(system: Any, code: Any) -> frozenset[str]:
     """Ingredient names of an RxNorm or NDC code that the code sets hold."""
     system_, code_ = normalise_system(system), text(code)

@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any
 
 from . import codes
-from .datatypes import codings, concept_texts, first_code, parse_date, resource_ref
+from .datatypes import cached_by_code, codings, concept_texts, first_code, parse_date, resource_ref
 from .facts import ConditionFacts
 
 _ACTIVE = frozenset({"active", "recurrence", "relapse"})
@@ -59,6 +59,7 @@ def features_of_coding(system: Any, code: Any) -> frozenset[str]:
     return _lookup(system, code)[2]
 
 
+@cached_by_code
 def _lookup(system: Any, code: Any) -> tuple[frozenset[str], bool, frozenset[str]]:
     key = _key(system, code)
     empty: tuple[frozenset[str], bool, frozenset[str]] = (frozenset(), False, frozenset())

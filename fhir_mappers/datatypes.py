@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
-from functools import lru_cache
-from typing import Any
+from functools import lru_cache, wraps
+from typing import Any, TypeVar
 
 from .facts import Coding
 
@@ -27,6 +27,30 @@ def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return [value]
+
+
+def cached_by_code(func: Callable[..., _T]) -> Callable[..., _T]:
+    """Memoise a pure function of (system, code)-like string arguments.
+
+    The code-set look-ups run for every coding of every resource, and a record repeats the
+    same few codes (every weekly hemoglobin has the same LOINC coding): answers are cached
+    when every argument is a string (of bounded length) or None, and computed afresh for
+    anything else a lenient reader may be handed. Callers must return immutable values."""
+    cached = lru_cache(maxsize=4096)(func)
+
+    @wraps(func)
+    def lookup(*args: Any) -> _T:
+        for arg in args:
+            if arg is not None and (type(arg) is not str or len(arg) > _CACHED_ARG_CHARS):
+                return func(*args)
+        return cached(*args)
+
+    lookup.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return lookup
+
+
+_CACHED_ARG_CHARS = 256
+_T = TypeVar("_T")
 
 
 def dicts(value: Any) -> Iterator[dict[str, Any]]:
@@ -97,10 +121,28 @@ def codings(concept: Any) -> list[Coding]:
 
 
 def _coding(coding: dict[str, Any]) -> Coding:
-    code = coding.get("code")
+    system, code, display = coding.get("system"), coding.get("code"), coding.get("display")
+    if (
+        (system is None or type(system) is str)
+        and (code is None or type(code) is str)
+        and (display is None or type(display) is str)
+        and len(system or "") + len(code or "") + len(display or "") <= _CACHED_CODING_CHARS
+    ):
+        return _cached_coding(system, code, display)
     if isinstance(code, int | float) and not isinstance(code, bool):
         code = str(code)
-    return Coding(system=text(coding.get("system")), code=text(code), display=text(coding.get("display")))
+    return Coding(system=text(system), code=text(code), display=text(display))
+
+
+# A record repeats the same few codings in every resource (each weekly hemoglobin carries the
+# same LOINC coding): Coding is frozen, so one instance per distinct (system, code, display)
+# serves them all. Bounded in count and in the length of what is cached.
+_CACHED_CODING_CHARS = 512
+
+
+@lru_cache(maxsize=4096)
+def _cached_coding(system: str | None, code: str | None, display: str | None) -> Coding:
+    return Coding(system=text(system), code=text(code), display=text(display))
 
 
 def concept_texts(concept: Any) -> list[str]:
@@ -138,6 +180,12 @@ def parse_date(value: Any) -> date | None:
     raw = text(value)
     if raw is None:
         return None
+    return _parse_date(raw)
+
+
+@lru_cache(maxsize=2048)
+def _parse_date(raw: str) -> date | None:
+    """Cached, as ``_parse_instant``: a record repeats its dates. Dates are immutable."""
     match = _DATE.match(raw)
     if match:
         if match.group(3) is None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import codes
 from .datatypes import codings, dicts, number, parse_date, resource_ref, text
-from .facts import LabObservation
+from .facts import Coding, LabObservation
 
 # Observation.status values whose result can be relied on.
 _RESULT_STATUSES = frozenset({"final", "amended", "corrected"})
@@ -46,9 +46,16 @@ def _has_code(concept: Any, code: str) -> bool:
     return any(coding.code == code for coding in codings(concept))
 
 
-def _variant(resource: dict[str, Any], ref: str, effective: Any) -> LabObservation | None:
+@cache
+def _judged_codes() -> frozenset[str]:
+    """Every code that can make an Observation a fact (a lab or a variant's question): an
+    Observation with none of them is skipped before anything else of it is read."""
+    return frozenset(code for _, code in _labs()) | frozenset(row["code"] for row in _variants())
+
+
+def _variant(resource: dict[str, Any], found: list[Coding], ref: str, effective: Any) -> LabObservation | None:
     for row in _variants():
-        if not _has_code(resource.get("code"), row["code"]):
+        if not any(coding.code == row["code"] for coding in found):
             continue
         genes = [
             component
@@ -70,15 +77,19 @@ def map_observation(resource: Any) -> LabObservation | None:
     status = text(resource.get("status"))
     if status is not None and status.lower() in {"entered-in-error", "cancelled"}:
         return None
+    found = codings(resource.get("code"))
+    judged = _judged_codes()
+    if not any(coding.code in judged for coding in found):
+        return None
     ref = resource_ref(resource) or "Observation"
     period = resource.get("effectivePeriod")
     effective = parse_date(resource.get("effectiveDateTime")) or (
         parse_date(period.get("start")) if isinstance(period, dict) else None
     )
-    variant = _variant(resource, ref, effective)
+    variant = _variant(resource, found, ref, effective)
     if variant is not None:
         return variant
-    for coding in codings(resource.get("code")):
+    for coding in found:
         if coding.code is None:
             continue
         found = _labs().get((codes.normalise_system(coding.system), coding.code.strip()))

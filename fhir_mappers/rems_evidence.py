@@ -19,7 +19,17 @@ from typing import Any
 
 from . import codes
 from .condition import map_condition
-from .datatypes import codings, concept_texts, dicts, number, parse_instant, quantity_unit, resource_ref, text
+from .datatypes import (
+    cached_by_code,
+    codings,
+    concept_texts,
+    dicts,
+    number,
+    parse_instant,
+    quantity_unit,
+    resource_ref,
+    text,
+)
 from .facts import Coding, ConditionFacts, DatedEvidence, MedicationOnRecord, PregnancyTest, RemsEvidence
 from .resources import resources_of_type
 
@@ -76,8 +86,13 @@ ANTITHROMBOTIC_NAMES = (
 _ANTITHROMBOTIC = re.compile(r"\b(" + "|".join(ANTITHROMBOTIC_NAMES) + r")\b", re.IGNORECASE)
 
 
+@cached_by_code
 def _role(group: str, system: Any, code: Any) -> str | None:
     """What an entry of a terminology group stands for, from its display in the data."""
+    return _role_of(group, system, code)
+
+
+def _role_of(group: str, system: Any, code: Any) -> str | None:
     entry = codes.find_in_group(group, system, code)
     if entry is None:
         return None
@@ -105,6 +120,31 @@ def _role(group: str, system: Any, code: Any) -> str | None:
     if group == "loinc_hematology":
         return "cbc" if display.startswith(("hemoglobin", "platelets", "neutrophils", "leukocytes")) else None
     return "member"
+
+
+# What an Observation's code may ask (``_questions``).
+PREGNANCY_TEST = "pregnancy-test"
+PREGNANCY_STATUS = "pregnancy-status"
+MENOPAUSAL_STATUS = "menopausal-status"
+CBC = "cbc"
+
+
+@cached_by_code
+def _questions(system: str | None, code: str | None) -> tuple[frozenset[str], str | None]:
+    """What an Observation coded so reports (a pregnancy test, a pregnancy or menopausal
+    status, a blood count), and its code when the system is ours: one cached answer per
+    coding instead of four group look-ups and a system comparison."""
+    our_code = code if code and codes.normalise_system(system) == REMS_SYSTEM else None
+    asks = set()
+    if _role("loinc_pregnancy_test", system, code):
+        asks.add(PREGNANCY_TEST)
+    if _role("obs_pregnancy_status", system, code) == "code":
+        asks.add(PREGNANCY_STATUS)
+    if _role("obs_menopausal_status", system, code) == "code":
+        asks.add(MENOPAUSAL_STATUS)
+    if _role("loinc_hematology", system, code) == "cbc":
+        asks.add(CBC)
+    return frozenset(asks), our_code
 
 
 def _roles(group: str, concept: Any) -> set[str]:
@@ -257,20 +297,27 @@ def map_rems_evidence(
     for obs in resources_of_type(prefetch.get("observations"), "Observation"):
         if not _usable(obs):
             continue
+        # Each coding read once, and classified by one cached look-up (docs/performance.md).
+        asks: set[str] = set()
+        ours: set[str] = set()
+        for coding in codings(obs.get("code")):
+            questions, our_code = _questions(coding.system, coding.code)
+            asks |= questions
+            if our_code is not None:
+                ours.add(our_code)
+        if not asks and not ours:
+            continue
         ref = resource_ref(obs) or "Observation"
         at = _effective(obs)
-        concept = obs.get("code")
-        found = codings(concept)  # once per Observation, not once per question (docs/performance.md)
-        ours = _our_codes_in(found)
-        if any(_role("loinc_pregnancy_test", c.system, c.code) for c in found):
+        if PREGNANCY_TEST in asks:
             tests.append(PregnancyTest(ref, at, _test_result(obs), _sensitivity(obs)))
-        if "code" in _roles_in("obs_pregnancy_status", found):
+        if PREGNANCY_STATUS in asks:
             value = _roles("obs_pregnancy_status", obs.get("valueCodeableConcept")) - {"code"}
             status.append(DatedEvidence(ref, at, next(iter(sorted(value)), None)))
-        if "code" in _roles_in("obs_menopausal_status", found):
+        if MENOPAUSAL_STATUS in asks:
             value = _roles("obs_menopausal_status", obs.get("valueCodeableConcept")) - {"code"}
             menopause.append(DatedEvidence(ref, _since(obs), next(iter(sorted(value)), None)))
-        if "cbc" in _roles_in("loinc_hematology", found):
+        if CBC in asks:
             cbc.append(DatedEvidence(ref, at))
         if ours:
             _our_evidence(ours, ref, at, _boolean(obs), surgical, menarche, breastfeeding, steps)

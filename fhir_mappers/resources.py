@@ -73,46 +73,68 @@ def find_contained(container: Any, reference: Any) -> dict[str, Any] | None:
 class ResourceIndex:
     """Resources from draftOrders and prefetch, findable by ``Type/id`` or ``fullUrl``.
 
-    Built on the first lookup, not before: most requests name their drugs by code and never
-    look a reference up, and indexing every prefetched resource (hundreds of Observations)
-    for nothing was a measurable share of a request (docs/performance.md)."""
+    Indexed on demand, one resource type at a time: a lookup of ``Medication/x`` (or of
+    ``https://server/fhir/Medication/x``) indexes the Medications only. Most requests name
+    their drugs by code and never look a reference up, and indexing every prefetched
+    resource (hundreds of Observations) for one Medication was a measurable share of a
+    request (docs/performance.md). A reference that names no type (``urn:uuid:...``) is
+    looked up among every entry's ``fullUrl``. The first resource seen under a key wins."""
 
     def __init__(self, values: Iterable[Any] = ()) -> None:
-        self._by_ref: dict[str, dict[str, Any]] = {}
-        self._by_url: dict[str, dict[str, Any]] = {}
-        self._pending: list[Any] = list(values)
+        self._values: list[Any] = list(values)
+        self._by_type: dict[str, tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]] = {}
+        self._all_urls: dict[str, dict[str, Any]] | None = None
 
     def add(self, value: Any) -> None:
-        self._pending.append(value)
+        self._values.append(value)
+        self._by_type.clear()
+        self._all_urls = None
 
-    def _build(self) -> None:
-        pending, self._pending = self._pending, []
-        for value in pending:
-            self._index(value)
+    def _urls_and_refs(self, kind: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """(fullUrl -> resource, ``Type/id`` -> resource) for the resources of one type."""
+        found = self._by_type.get(kind)
+        if found is not None:
+            return found
+        by_url: dict[str, dict[str, Any]] = {}
+        by_ref: dict[str, dict[str, Any]] = {}
+        for value in self._values:
+            if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+                for entry in dicts(value.get("entry")):
+                    resource = entry.get("resource")
+                    if isinstance(resource, dict) and text(resource.get("resourceType")) == kind:
+                        url = text(entry.get("fullUrl"))
+                        if url:
+                            by_url.setdefault(url, resource)
+            for resource in iter_resources(value):
+                if text(resource.get("resourceType")) == kind:
+                    ref = resource_ref(resource)
+                    if ref:
+                        by_ref.setdefault(ref, resource)
+        self._by_type[kind] = (by_url, by_ref)
+        return by_url, by_ref
 
-    def _index(self, value: Any) -> None:
-        if isinstance(value, dict) and value.get("resourceType") == "Bundle":
-            for entry in dicts(value.get("entry")):
-                resource = entry.get("resource")
-                url = text(entry.get("fullUrl"))
-                if url and isinstance(resource, dict):
-                    self._by_url.setdefault(url, resource)
-        for resource in iter_resources(value):
-            ref = resource_ref(resource)
-            if ref:
-                self._by_ref.setdefault(ref, resource)
+    def _every_url(self) -> dict[str, dict[str, Any]]:
+        if self._all_urls is None:
+            self._all_urls = {}
+            for value in self._values:
+                if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+                    for entry in dicts(value.get("entry")):
+                        resource = entry.get("resource")
+                        url = text(entry.get("fullUrl"))
+                        if url and isinstance(resource, dict):
+                            self._all_urls.setdefault(url, resource)
+        return self._all_urls
 
     def get(self, reference: Any) -> dict[str, Any] | None:
         value = text(reference)
         if value is None:
             return None
-        if self._pending:
-            self._build()
-        found = self._by_url.get(value)
-        if found is not None:
-            return found
         ref = parse_reference(value)
-        return self._by_ref.get(ref) if ref else None
+        if ref is None:
+            return self._every_url().get(value)
+        by_url, by_ref = self._urls_and_refs(ref.split("/", 1)[0])
+        found = by_url.get(value)
+        return found if found is not None else by_ref.get(ref)
 
     def resolve(self, reference: Any, container: Any = None) -> dict[str, Any] | None:
         """A contained resource of ``container`` for ``#id``, else an indexed one."""

@@ -90,3 +90,28 @@ def test_resource_ref():
     assert resource_ref({"resourceType": "Patient", "id": "p1"}) == "Patient/p1"
     assert resource_ref({"resourceType": "Patient"}) is None
     assert resource_ref("Patient/p1") is None
+
+
+def test_cached_by_code_caches_only_string_arguments():
+    from fhir_mappers.datatypes import cached_by_code
+
+    calls: list[tuple] = []
+
+    @cached_by_code
+    def lookup(system, code):
+        calls.append((system, code))
+        return (system, code if isinstance(code, str) else repr(code))
+
+    assert lookup("http://loinc.org", "2106-3") == lookup("http://loinc.org", "2106-3")
+    assert calls == [("http://loinc.org", "2106-3")]
+    assert lookup(None, "x") == (None, "x") and lookup(None, "x") == (None, "x")
+    assert len(calls) == 2
+    # Anything but strings and None (unhashable or not) is computed afresh, never cached.
+    assert lookup("s", {"not": "hashable"}) == ("s", "{'not': 'hashable'}")
+    assert lookup("s", 5) == ("s", "5") and lookup("s", 5) == ("s", "5")
+    assert len(calls) == 5
+    # Overlong strings are not kept.
+    long = "9" * 1000
+    lookup("s", long)
+    lookup("s", long)
+    assert len(calls) == 7

@@ -70,3 +70,31 @@ def test_index_finds_by_reference_and_full_url():
     assert index.get("Medication/unknown") is None
     mr = r4("MedicationRequest-medrx0306")
     assert index.resolve("#med0304", container=mr)["id"] == "med0304"
+
+
+def test_index_urn_uuid_full_urls_first_seen_wins_and_added_values():
+    """References that name no type are looked up by fullUrl across every entry; a later
+    duplicate never shadows the first; values added after a lookup are found."""
+    med = {"resourceType": "Medication", "id": "m1", "code": {"text": "lenalidomide 10 mg"}}
+    twin = {"resourceType": "Medication", "id": "m1", "code": {"text": "a later copy"}}
+    drafts = {
+        "resourceType": "Bundle",
+        "entry": [
+            {"fullUrl": "urn:uuid:0f0f", "resource": med},
+            {"fullUrl": "urn:uuid:1e1e", "resource": {"resourceType": "Patient", "id": "p"}},
+        ],
+    }
+    index = ResourceIndex([drafts, {"resourceType": "Bundle", "entry": [{"resource": twin}]}])
+    assert index.get("urn:uuid:0f0f") is med
+    assert index.get("urn:uuid:1e1e")["resourceType"] == "Patient"
+    assert index.get("Medication/m1") is med
+    assert index.get(" Medication/m1 ") is med
+    assert index.get("Medication/m2") is None
+    index.add({"resourceType": "Medication", "id": "m2"})
+    assert index.get("Medication/m2")["id"] == "m2"
+    assert index.get("Patient/p")["id"] == "p"
+
+
+def test_index_type_with_stray_whitespace_is_found_as_before():
+    index = ResourceIndex([{"resourceType": " Medication ", "id": "m3"}])
+    assert index.get("Medication/m3")["id"] == "m3"
