@@ -16,12 +16,13 @@ crd-ci-q4 rule (no ``withpa`` with no-auth/satisfied) holds by construction and 
 
 from __future__ import annotations
 
-import copy
 import uuid
 from datetime import date
 from typing import Any
 
 from fhir_mappers.facts import CaseFacts
+
+from .cards.common import json_copy
 
 EXTENSION_URL = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 _ASSERTION_NAMESPACE = uuid.UUID("9b1f6a52-4a8e-4c8e-9d61-3d9c2f0e7a11")
@@ -97,7 +98,7 @@ def coverage_information_action(
     draft is not an R4 MedicationRequest we can annotate."""
     if case.coverage is None or not isinstance(draft, dict) or draft.get("resourceType") != "MedicationRequest":
         return None
-    resource = copy.deepcopy(draft)
+    resource = json_copy(draft)
     existing = resource.get("extension")
     resource["extension"] = [
         *(existing if isinstance(existing, list) else []),

@@ -9,7 +9,6 @@ FHIR server's own origin. Without a Patient nothing can be decided: that is a 41
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -20,6 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+
+from . import json_text
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ class FhirReader:
                     raise ResponseTooLarge(f"response over {self.max_bytes} bytes")
                 chunks.append(chunk)
         try:
-            return 200, json.loads(b"".join(chunks))
+            return 200, json_text.loads(b"".join(chunks))
         except (ValueError, UnicodeDecodeError):
             return 200, None
 

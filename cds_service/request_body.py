@@ -6,18 +6,18 @@ The body size is capped by Flask (``MAX_CONTENT_LENGTH``, 413); here the nesting
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import current_app, request
 
+from . import json_text
 from .errors import ServiceError
 
 
 def json_object() -> dict[str, Any]:
     raw = request.get_data(cache=True)
     try:
-        body = json.loads(raw)
+        body = json_text.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise ServiceError(400, "The request body is not valid JSON") from None
     except RecursionError:

@@ -7,11 +7,12 @@ Everything else the prescriber wrote stays as it was.
 
 from __future__ import annotations
 
-import copy
 import json
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from .common import json_copy
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 UCUM = "http://unitsofmeasure.org"
@@ -43,7 +44,7 @@ def generic_product(strength_mg: float | None) -> dict[str, str] | None:
 
 def with_medication(draft: dict[str, Any], coding: dict[str, str]) -> dict[str, Any]:
     """The draft ordering ``coding`` instead of its current medication."""
-    updated = copy.deepcopy(draft)
+    updated = json_copy(draft)
     reference = updated.pop("medicationReference", None)
     updated["medicationCodeableConcept"] = {"coding": [dict(coding)], "text": coding["display"]}
     ref = reference.get("reference") if isinstance(reference, dict) else None

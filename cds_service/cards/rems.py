@@ -8,14 +8,13 @@ supply without refills when the order asks for more.
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
 from fhir_mappers.facts import CaseFacts
 
 from ..rules.rems import MET, UNKNOWN, UNMET, RemsJudgement, load_rems
-from .common import make_card, override_reason, update_suggestion
+from .common import json_copy, make_card, override_reason, update_suggestion
 
 _MARK = {"met": "✅ met", "unmet": "❌ unmet", "unverified": "❔ to confirm"}
 UCUM = "http://unitsofmeasure.org"
@@ -43,7 +42,7 @@ def rewritten_order(case: CaseFacts, draft: dict[str, Any] | None) -> dict[str, 
     if not isinstance(draft, dict):
         return None
     limits = load_rems()["limits"]
-    updated = copy.deepcopy(draft)
+    updated = json_copy(draft)
     dispense = updated.get("dispenseRequest")
     dispense = dict(dispense) if isinstance(dispense, dict) else {}
     dispense["numberOfRepeatsAllowed"] = limits["max_refills"]
