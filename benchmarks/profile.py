@@ -43,7 +43,7 @@ def main() -> int:
     os.environ.update(
         {"CDS_AUTH": "disabled", "CDS_FEEDBACK_DB": os.path.join(workdir, "db.sqlite3"), "LOG_LEVEL": "WARNING"}
     )
-    from cds_service import engine, hooks
+    from cds_service import engine, hooks, json_text
     from cds_service.app import create_app
     from cds_service.request_body import depth_exceeds
     from cds_service.storage.store import HookCall
@@ -91,7 +91,7 @@ def main() -> int:
         outcome = engine.evaluate(parsed, settings)
         facts_ms.clear()
         row = {
-            "parse": _median_ms(lambda raw=raw: json.loads(raw), args.repeat),
+            "parse": _median_ms(lambda raw=raw: json_text.loads(raw), args.repeat),
             "depth": _median_ms(lambda parsed=parsed: depth_exceeds(parsed, 64), args.repeat),
             "schemas": _median_ms(lambda parsed=parsed: hooks._check(parsed, parsed["hook"]), args.repeat),
             "engine": _median_ms(lambda parsed=parsed: engine.evaluate(parsed, settings), args.repeat),

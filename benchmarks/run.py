@@ -345,8 +345,14 @@ def running(*servers: Gunicorn) -> Iterator[None]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=6, help="length of one load round (default 6)")
-    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per request (default 2)")
+    parser.add_argument("--seconds", type=float, default=4, help="length of one load round (default 4)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="alternating rounds per request (default 4: this VM's speed drifts over minutes, and short "
+        "alternating rounds keep the ratio fair)",
+    )
     parser.add_argument("--max-requests", type=int, default=100_000, help="request cap of one round (default 100000)")
     parser.add_argument("--memory-requests", type=int, default=10_000, help="requests of the memory run")
     parser.add_argument("--soak-seconds", type=float, default=300, help="soak run length, 0 to skip (default 300)")
