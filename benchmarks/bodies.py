@@ -68,16 +68,22 @@ def _as_of(days_back: int) -> str:
     return (_LAST_DAY - timedelta(days=days_back)).isoformat()
 
 
+def _filler(pool: list[dict[str, Any]], n: int, prefix: str, patient: str) -> dict[str, Any]:
+    """The ``n``-th copy drawn from ``pool``: a new id, this patient as subject, no narrative."""
+    resource = copy.deepcopy(pool[n % len(pool)])
+    resource["id"] = f"{prefix}-{n}"
+    resource["subject"] = {"reference": patient}
+    resource.pop("text", None)
+    return resource
+
+
 def _conditions(sample: list[dict[str, Any]], patient: str, count: int) -> list[dict[str, Any]]:
     """The sample's own Conditions first, then copies of the FHIR examples' Conditions."""
     pool = [_load(R4 / name) for name in ("Condition-example.json", "Condition-f201.json", "Condition-f202.json")]
     out = [copy.deepcopy(r) for r in sample]
     n = 0
     while len(out) < count:
-        resource = copy.deepcopy(pool[n % len(pool)])
-        resource["id"] = f"bench-cond-{n}"
-        resource["subject"] = {"reference": patient}
-        resource.pop("text", None)
+        resource = _filler(pool, n, "bench-cond", patient)
         resource["recordedDate"] = _as_of(60 + 45 * n)
         out.append(resource)
         n += 1
@@ -91,11 +97,8 @@ def _observations(sample: list[dict[str, Any]], patient: str, count: int) -> lis
     out: list[dict[str, Any]] = []
     n = 0
     while len(out) < count:
-        resource = copy.deepcopy(pool[n % len(pool)])
+        resource = _filler(pool, n, "bench-obs", patient)
         week = n // len(pool)
-        resource["id"] = f"bench-obs-{n}"
-        resource["subject"] = {"reference": patient}
-        resource.pop("text", None)
         when = f"{_as_of(7 * week)}T08:40:00-05:00"
         resource["effectiveDateTime"] = when
         resource.pop("effectivePeriod", None)
@@ -116,10 +119,7 @@ def _medications(patient: str, count: int) -> list[dict[str, Any]]:
     pool = [_load(R4 / name) for name in names]
     out: list[dict[str, Any]] = []
     for n in range(count):
-        resource = copy.deepcopy(pool[n % len(pool)])
-        resource["id"] = f"bench-mr-{n}"
-        resource["subject"] = {"reference": patient}
-        resource.pop("text", None)
+        resource = _filler(pool, n, "bench-mr", patient)
         resource["authoredOn"] = _as_of(90 + 30 * n)
         out.append(resource)
     included = [_load(R4 / "Medication-med0301.json"), _load(R4 / "Medication-med0316.json")]

@@ -53,21 +53,21 @@ COMMAND = ".venv/bin/python benchmarks/run.py"
 # Each block of about 1,000 requests in the memory run: mostly small records, some large ones.
 MEMORY_MIX = (("captured", 700), ("typical", 250), ("heavy", 50))
 
-LUA = r"""
--- POST one body; stop a thread after its share of the request budget; report the histogram.
-local limit, count = 0, 0
+# wrk scripts: every one POSTs the body file given as its first argument and prints its
+# latency histogram as one JSON line; the second argument is the request cap of each thread
+# (LUA) or the pause before each request in ms (SOAK_LUA).
+_LUA_INIT = r"""
+local arg2, count = 0, 0
 function init(args)
   local f = assert(io.open(args[1], "rb"))
   wrk.body = f:read("*a")
   f:close()
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
-  limit = tonumber(args[2])
+  arg2 = tonumber(args[2])
 end
-function response(status, headers, body)
-  count = count + 1
-  if count >= limit then wrk.thread:stop() end
-end
+"""
+_LUA_DONE = r"""
 function done(summary, latency, requests)
   local hist = {}
   for i = 1, #latency do
@@ -81,6 +81,25 @@ function done(summary, latency, requests)
     table.concat(hist, ",")))
 end
 """
+LUA = (
+    _LUA_INIT
+    + r"""
+function response(status, headers, body)
+  count = count + 1
+  if count >= arg2 then wrk.thread:stop() end
+end
+"""
+    + _LUA_DONE
+)
+SOAK_LUA = (
+    _LUA_INIT
+    + r"""
+function delay()
+  return arg2
+end
+"""
+    + _LUA_DONE
+)
 
 
 @dataclass
@@ -213,21 +232,18 @@ def post(url: str, body: bytes, timeout: float = 10) -> tuple[int, dict[str, Any
 
 
 def wrk(url: str, body_file: Path, lua: Path, *, seconds: float, max_requests: int) -> dict[str, Any]:
-    per_thread = max(1, max_requests // WRK_THREADS)
-    cmd = [
-        "wrk",
-        f"-t{WRK_THREADS}",
-        f"-c{CONNECTIONS}",
-        f"-d{max(1, round(seconds))}s",
-        "--timeout",
-        "10s",
-        "-s",
-        str(lua),
-        url,
-        "--",
-        str(body_file),
-        str(per_thread),
-    ]
+    """One wrk run with ``LUA``: at most ``seconds`` and about ``max_requests`` requests."""
+    return _run_wrk(url, body_file, lua, seconds, str(max(1, max_requests // WRK_THREADS)))
+
+
+def wrk_paced(url: str, body_file: Path, lua: Path, *, seconds: float, pause_ms: float) -> dict[str, Any]:
+    """One wrk run with ``SOAK_LUA``: each connection pauses ``pause_ms`` before each request."""
+    return _run_wrk(url, body_file, lua, seconds, f"{pause_ms:.0f}")
+
+
+def _run_wrk(url: str, body_file: Path, lua: Path, seconds: float, arg2: str) -> dict[str, Any]:
+    cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
+    cmd += ["-s", str(lua), url, "--", str(body_file), arg2]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     for line in out.splitlines():
         if line.startswith("WRKJSON "):
@@ -254,27 +270,6 @@ def ab(url: str, body_file: Path, count: int) -> int:
     if complete != count or failed or non2xx:
         raise RuntimeError(f"ab: {complete} of {count} complete, {failed} failed, {non2xx} non-2xx")
     return complete
-
-
-SOAK_LUA = (
-    r"""
--- Paced load: each connection waits args[2] ms before each request (wrk's delay hook).
-local pause = 0
-function init(args)
-  local f = assert(io.open(args[1], "rb"))
-  wrk.body = f:read("*a")
-  f:close()
-  wrk.method = "POST"
-  wrk.headers["Content-Type"] = "application/json"
-  pause = tonumber(args[2])
-end
-function delay()
-  return pause
-end
-"""
-    + "function done"
-    + LUA.split("function done", 1)[1]
-)
 
 
 def run_soak(server: Gunicorn, body_file: Path, workdir: Path, capacity: float, seconds: float) -> dict[str, Any]:
@@ -315,16 +310,6 @@ def run_soak(server: Gunicorn, body_file: Path, workdir: Path, capacity: float, 
             latency = CONNECTIONS / load.rps - pause_ms / 1000  # per-request time a connection waited for
             pause_ms = max(0.0, (cycle - latency) * 1000)
     return {"target": target, "capacity": capacity, "seconds": seconds, "total": total, "chunks": chunks}
-
-
-def wrk_paced(url: str, body_file: Path, lua: Path, *, seconds: float, pause_ms: float) -> dict[str, Any]:
-    cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
-    cmd += ["-s", str(lua), url, "--", str(body_file), f"{pause_ms:.0f}"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
-    for line in out.splitlines():
-        if line.startswith("WRKJSON "):
-            return json.loads(line[len("WRKJSON ") :])
-    raise RuntimeError(f"wrk printed no result:\n{out}")
 
 
 def check_answer(name: str, status: int, answer: dict[str, Any]) -> str:
