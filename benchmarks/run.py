@@ -345,9 +345,11 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true", help="print the table, leave docs/performance.md")
     args = parser.parse_args()
 
-    if shutil.which("wrk") is None:
+    missing = [tool for tool in ("wrk", "ab") if shutil.which(tool) is None]
+    if missing:
         print(
-            "wrk (HTTP load generator) is not installed. On Debian/Ubuntu: sudo apt-get install -y wrk",
+            f"{' and '.join(missing)} (HTTP load generators) not installed. "
+            "On Debian/Ubuntu: sudo apt-get install -y wrk apache2-utils",
             file=sys.stderr,
         )
         return 2
