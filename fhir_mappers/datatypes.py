@@ -45,7 +45,6 @@ def cached_by_code(func: Callable[..., _T]) -> Callable[..., _T]:
                 return func(*args)
         return cached(*args)
 
-    lookup.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
     return lookup
 
 
@@ -121,27 +120,16 @@ def codings(concept: Any) -> list[Coding]:
 
 
 def _coding(coding: dict[str, Any]) -> Coding:
-    system, code, display = coding.get("system"), coding.get("code"), coding.get("display")
-    if (
-        (system is None or type(system) is str)
-        and (code is None or type(code) is str)
-        and (display is None or type(display) is str)
-        and len(system or "") + len(code or "") + len(display or "") <= _CACHED_CODING_CHARS
-    ):
-        return _cached_coding(system, code, display)
-    if isinstance(code, int | float) and not isinstance(code, bool):
-        code = str(code)
-    return Coding(system=text(system), code=text(code), display=text(display))
+    return _make_coding(coding.get("system"), coding.get("code"), coding.get("display"))
 
 
 # A record repeats the same few codings in every resource (each weekly hemoglobin carries the
 # same LOINC coding): Coding is frozen, so one instance per distinct (system, code, display)
-# serves them all. Bounded in count and in the length of what is cached.
-_CACHED_CODING_CHARS = 512
-
-
-@lru_cache(maxsize=4096)
-def _cached_coding(system: str | None, code: str | None, display: str | None) -> Coding:
+# serves them all.
+@cached_by_code
+def _make_coding(system: Any, code: Any, display: Any) -> Coding:
+    if isinstance(code, int | float) and not isinstance(code, bool):
+        code = str(code)
     return Coding(system=text(system), code=text(code), display=text(display))
 
 

@@ -77,19 +77,19 @@ def map_observation(resource: Any) -> LabObservation | None:
     status = text(resource.get("status"))
     if status is not None and status.lower() in {"entered-in-error", "cancelled"}:
         return None
-    found = codings(resource.get("code"))
+    coded = codings(resource.get("code"))
     judged = _judged_codes()
-    if not any(coding.code in judged for coding in found):
+    if not any(coding.code in judged for coding in coded):
         return None
     ref = resource_ref(resource) or "Observation"
     period = resource.get("effectivePeriod")
     effective = parse_date(resource.get("effectiveDateTime")) or (
         parse_date(period.get("start")) if isinstance(period, dict) else None
     )
-    variant = _variant(resource, found, ref, effective)
+    variant = _variant(resource, coded, ref, effective)
     if variant is not None:
         return variant
-    for coding in found:
+    for coding in coded:
         if coding.code is None:
             continue
         found = _labs().get((codes.normalise_system(coding.system), coding.code.strip()))

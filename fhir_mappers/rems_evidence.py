@@ -89,10 +89,6 @@ _ANTITHROMBOTIC = re.compile(r"\b(" + "|".join(ANTITHROMBOTIC_NAMES) + r")\b", r
 @cached_by_code
 def _role(group: str, system: Any, code: Any) -> str | None:
     """What an entry of a terminology group stands for, from its display in the data."""
-    return _role_of(group, system, code)
-
-
-def _role_of(group: str, system: Any, code: Any) -> str | None:
     entry = codes.find_in_group(group, system, code)
     if entry is None:
         return None

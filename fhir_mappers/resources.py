@@ -90,21 +90,27 @@ class ResourceIndex:
         self._by_type.clear()
         self._all_urls = None
 
+    def _full_urls(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(fullUrl, resource) of every Bundle entry that has both."""
+        for value in self._values:
+            if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+                for entry in dicts(value.get("entry")):
+                    resource = entry.get("resource")
+                    url = text(entry.get("fullUrl"))
+                    if url and isinstance(resource, dict):
+                        yield url, resource
+
     def _urls_and_refs(self, kind: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
         """(fullUrl -> resource, ``Type/id`` -> resource) for the resources of one type."""
         found = self._by_type.get(kind)
         if found is not None:
             return found
         by_url: dict[str, dict[str, Any]] = {}
+        for url, resource in self._full_urls():
+            if text(resource.get("resourceType")) == kind:
+                by_url.setdefault(url, resource)
         by_ref: dict[str, dict[str, Any]] = {}
         for value in self._values:
-            if isinstance(value, dict) and value.get("resourceType") == "Bundle":
-                for entry in dicts(value.get("entry")):
-                    resource = entry.get("resource")
-                    if isinstance(resource, dict) and text(resource.get("resourceType")) == kind:
-                        url = text(entry.get("fullUrl"))
-                        if url:
-                            by_url.setdefault(url, resource)
             for resource in iter_resources(value):
                 if text(resource.get("resourceType")) == kind:
                     ref = resource_ref(resource)
@@ -116,13 +122,8 @@ class ResourceIndex:
     def _every_url(self) -> dict[str, dict[str, Any]]:
         if self._all_urls is None:
             self._all_urls = {}
-            for value in self._values:
-                if isinstance(value, dict) and value.get("resourceType") == "Bundle":
-                    for entry in dicts(value.get("entry")):
-                        resource = entry.get("resource")
-                        url = text(entry.get("fullUrl"))
-                        if url and isinstance(resource, dict):
-                            self._all_urls.setdefault(url, resource)
+            for url, resource in self._full_urls():
+                self._all_urls.setdefault(url, resource)
         return self._all_urls
 
     def get(self, reference: Any) -> dict[str, Any] | None:
