@@ -231,6 +231,17 @@ def post(url: str, body: bytes, timeout: float = 10) -> tuple[int, dict[str, Any
         return response.status, json.loads(response.read())
 
 
+def one_at_a_time_ms(url: str, body_file: Path, count: int) -> list[float]:
+    """Latency of ``count`` requests sent one after another, in ms."""
+    body = body_file.read_bytes()
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        post(url, body)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
 def wrk(url: str, body_file: Path, lua: Path, *, seconds: float, max_requests: int) -> dict[str, Any]:
     """One wrk run with ``LUA``: at most ``seconds`` and about ``max_requests`` requests."""
     return _run_wrk(url, body_file, lua, seconds, str(max(1, max_requests // WRK_THREADS)))
@@ -298,9 +309,12 @@ def run_soak(server: Gunicorn, body_file: Path, workdir: Path, capacity: float, 
         load.add(result)
         total.add(result)
         rss = [kb / 1024 for kb in server.memory_kb("VmRSS")]
-        chunks.append({"rps": load.rps, "p99": load.percentile_ms(99), "errors": load.errors, "rss": rss})
+        after = time.monotonic() - started
+        chunks.append(
+            {"after": after, "rps": load.rps, "p99": load.percentile_ms(99), "errors": load.errors, "rss": rss}
+        )
         print(
-            f"soak {time.monotonic() - started:5.0f} s: {load.rps:.0f} req/s (target {target:.0f}), "
+            f"soak {after:5.0f} s: {load.rps:.0f} req/s (target {target:.0f}), "
             f"p99 {load.percentile_ms(99):.1f} ms, errors {load.errors}, RSS "
             + " / ".join(f"{m:.1f}" for m in rss)
             + " MB",
@@ -392,18 +406,10 @@ def main() -> int:
 
             # Fallback, one request at a time: the reads of one request overlap.
             stub.reset_counters()
-            single: list[float] = []
-            for _ in range(30):
-                t0 = time.perf_counter()
-                post(service_url, files["fallback"].read_bytes())
-                single.append((time.perf_counter() - t0) * 1000)
+            single = one_at_a_time_ms(service_url, files["fallback"], 30)
             reads_per_request = stub.reads / 30
             max_overlap = stub.max_in_flight
-            same_with_prefetch: list[float] = []
-            for _ in range(30):
-                t0 = time.perf_counter()
-                post(service_url, files["typical"].read_bytes())
-                same_with_prefetch.append((time.perf_counter() - t0) * 1000)
+            same_with_prefetch = one_at_a_time_ms(service_url, files["typical"], 30)
             print(
                 f"fallback, one at a time: p50 {statistics.median(single):.1f} ms, {reads_per_request:.0f} reads "
                 f"per request of {args.fhir_delay_ms:.0f} ms each, at most {max_overlap} in flight"
@@ -427,13 +433,12 @@ def main() -> int:
                     "baseline": base,
                     "ratio": svc.rps / base.rps if base.rps else float("nan"),
                     "hwm_mb": [kb / 1024 for kb in service.memory_kb("VmHWM")],
-                    "base_hwm_mb": [kb / 1024 for kb in baseline.memory_kb("VmHWM")],
                     "peak_reset": peaks_ok,
                 }
                 rows.append(row)
                 print(format_row(row), flush=True)
 
-        # Memory: a fresh service, N typical requests, RSS of each worker after every thousand.
+        # Memory: a fresh service, the MEMORY_MIX in blocks, RSS of each worker after every block.
         memory_service = Gunicorn("cds_service.wsgi:app", workdir, "service-memory", service_env)
         rss_points: list[tuple[int, list[float]]] = []
         with running(memory_service):
@@ -570,9 +575,9 @@ def render_soak(soak: dict[str, Any]) -> list[str]:
         "| after s | req/s | p99 ms | errors | RSS per worker (MB) |",
         "|---|---|---|---|---|",
     ]
-    for i, chunk in enumerate(chunks, 1):
+    for chunk in chunks:
         rss = " / ".join(f"{m:.1f}" for m in chunk["rss"])
-        lines.append(f"| {i * 30} | {chunk['rps']:.0f} | {chunk['p99']:.1f} | {chunk['errors']} | {rss} |")
+        lines.append(f"| {chunk['after']:.0f} | {chunk['rps']:.0f} | {chunk['p99']:.1f} | {chunk['errors']} | {rss} |")
     lines += ["", f"RSS growth from the first 30 s to the last: {growth}."]
     return lines
 
