@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import auth_gate
+from . import auth_gate, compute_slot
 from .discovery import SERVICES
 from .engine import Outcome, evaluate
 from .errors import ServiceError
@@ -50,10 +50,14 @@ def call_service(service_id: str) -> Response:
         raise ServiceError(404, f"No CDS service with id {service_id!r}")
     claims = auth_gate.require()
     client_iss = claims.get("iss") if isinstance(claims, dict) else None
-    body = json_object()
-    hook_instance = body.get("hookInstance")
+    hook_instance = None
     try:
-        outcome = _answer(service_id, service.hook, body)
+        # Parse, check and judge in the worker's compute slot; the audit commit below and
+        # any FHIR reads wait outside it (compute_slot.py).
+        with compute_slot.computing():
+            body = json_object()
+            hook_instance = body.get("hookInstance")
+            outcome = _answer(service_id, service.hook, body)
     except ServiceError as exc:
         # 400s once the hookInstance is known, 412s: on the trail too, then answered as they are.
         if isinstance(hook_instance, str) and hook_instance:

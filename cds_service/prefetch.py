@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from . import json_text
+from . import compute_slot, json_text
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,8 @@ def resolve(
             key: executor.submit(reader.follow_pages, sent[key]) if query == "" else executor.submit(reader.read, query)
             for key, query in to_read.items()
         }
-        wait(futures.values(), timeout=deadline)
+        with compute_slot.released():  # other calls compute while this one waits
+            wait(futures.values(), timeout=deadline)
         for key, future in futures.items():
             client_page = to_read[key] == ""
             if not future.done():

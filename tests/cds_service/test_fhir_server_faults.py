@@ -31,6 +31,8 @@ def _answers() -> dict[str, dict]:
 class FaultyFhir(BaseHTTPRequestHandler):
     fault_for: ClassVar[dict[str, str]] = {}
     answers: ClassVar[dict[str, dict]] = {}
+    reached_gate: ClassVar[threading.Event] = threading.Event()
+    gate: ClassVar[threading.Event] = threading.Event()
 
     def log_message(self, *args) -> None:  # keep test output quiet
         pass
@@ -41,6 +43,9 @@ class FaultyFhir(BaseHTTPRequestHandler):
         fault = self.fault_for.get(resource_type)
         if fault == "hang":
             time.sleep(HANG_SECONDS)
+        elif fault == "gate":  # answer once the test opens the gate
+            self.reached_gate.set()
+            self.gate.wait(HANG_SECONDS)
         elif fault == "500":
             self.send_error(500)
             return
@@ -136,3 +141,24 @@ def test_healthy_local_server_gives_the_full_answer(make_app, fhir_server):
     response = client.post(SIGN, json=_request(fhir_server))
     assert response.status_code == 200
     assert _pa(response.get_json())["extension"]["lenalidomide-cds.finding"]["likelihood"] == "likely-approved"
+
+
+def test_a_call_waiting_on_the_fhir_server_does_not_hold_up_other_calls(make_app, fhir_server):
+    """A worker's threads compute one at a time (cds_service/compute_slot.py); a call that
+    waits on the EHR's FHIR server lets the others compute meanwhile."""
+    FaultyFhir.fault_for = {"MedicationRequest": "gate"}
+    FaultyFhir.reached_gate, FaultyFhir.gate = threading.Event(), threading.Event()
+    app = make_app(CDS_HOOK_DEADLINE_SECONDS=5, CDS_FHIR_TIMEOUT_SECONDS=5)
+    waiting: dict = {}
+    thread = threading.Thread(target=lambda: waiting.update(r=app.test_client().post(SIGN, json=_request(fhir_server))))
+    thread.start()
+    try:
+        assert FaultyFhir.reached_gate.wait(HANG_SECONDS)
+        other = app.test_client().post(SIGN, json=load_json(SAMPLES / "01-mm-likely-approved.json"))
+        assert other.status_code == 200
+        assert not waiting  # answered while the first call still waited on its read
+    finally:
+        FaultyFhir.gate.set()
+        thread.join(HANG_SECONDS * 2)
+    assert waiting["r"].status_code == 200
+    assert _pa(waiting["r"].get_json())["extension"]["lenalidomide-cds.finding"]["likelihood"] == "likely-approved"
