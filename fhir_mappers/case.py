@@ -18,6 +18,7 @@ from .coverage import map_coverage
 from .datatypes import as_list, parse_date, resource_ref, text
 from .facts import CaseFacts, MedicationOnRecord
 from .medication_request import (
+    LENALIDOMIDE,
     MEDICATION_REQUEST_TYPES,
     is_lenalidomide,
     is_medication_request,
@@ -118,16 +119,16 @@ def build_cases(
     by_ref = {resource_ref(mr): mr for mr in drafts}
     draft_meds = {ref: map_medication_on_record(mr, index.get, True) for ref, mr in by_ref.items() if ref}
     record_meds: list[MedicationOnRecord] = []
+    # Lenalidomide orders on record (section II: continued therapy and the previous dose),
+    # known by the ingredients just read (what ``is_lenalidomide`` would read again).
+    record_lenalidomide_orders: list[dict[str, Any]] = []
     for mr in resources_of_type(prefetch.get("medications"), *MEDICATION_REQUEST_TYPES):
         med = map_medication_on_record(mr, index.get, False)
         if med.ref not in draft_meds:
             record_meds.append(med)
-    # Lenalidomide orders on record (section II: continued therapy and the previous dose).
-    record_lenalidomide = tuple(
-        map_lenalidomide_order(mr, index.get)
-        for mr in resources_of_type(prefetch.get("medications"), *MEDICATION_REQUEST_TYPES)
-        if resource_ref(mr) not in by_ref and is_lenalidomide(mr, index.get)
-    )
+        if LENALIDOMIDE in med.ingredients and resource_ref(mr) not in by_ref:
+            record_lenalidomide_orders.append(mr)
+    record_lenalidomide = tuple(map_lenalidomide_order(mr, index.get) for mr in record_lenalidomide_orders)
     observations = map_observations(resources_of_type(prefetch.get("observations"), "Observation"))
 
     today = _today(now)

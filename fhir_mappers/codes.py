@@ -234,13 +234,19 @@ def drug_display(system: Any, code: Any) -> str | None:
 
 def ingredients_named_in(texts: Iterable[str | None]) -> frozenset[str]:
     """Ingredients whose generic or brand name appears as a whole word (any case)."""
-    _, _, pattern, names = _ingredient_tables()
-    found: set[str] = set()
+    found: frozenset[str] = frozenset()
     for value in texts:
         if isinstance(value, str):
-            for match in pattern.finditer(value[:_MAX_NAME_TEXT]):
-                found.add(names[match.group(0).lower()])
-    return frozenset(found)
+            found |= _names_in(value[:_MAX_NAME_TEXT])
+    return found
+
+
+@cached_by_code
+def _names_in(value: str) -> frozenset[str]:
+    """A record names the same few drugs again and again (each refill's display): one regex
+    scan per distinct (short) text."""
+    _, _, pattern, names = _ingredient_tables()
+    return frozenset(names[match.group(0).lower()] for match in pattern.finditer(value))
 
 
 def ingredients_of_coding(system: Any, code: Any, display_text: str | None) -> set[str]:
