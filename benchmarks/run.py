@@ -109,12 +109,13 @@ class Load:
     errors: int = 0
     hist: dict[int, int] = field(default_factory=dict)
 
-    def add(self, result: dict[str, Any]) -> None:
+    def add(self, result: dict[str, Any]) -> Load:
         self.requests += result["requests"]
         self.seconds += result["duration_us"] / 1e6
         self.errors += result["errors"] + result["non2xx"]
         for value, count in result["hist"]:
             self.hist[value] = self.hist.get(value, 0) + count
+        return self
 
     @property
     def rps(self) -> float:
@@ -242,9 +243,12 @@ def one_at_a_time_ms(url: str, body_file: Path, count: int) -> list[float]:
     return times
 
 
-def wrk(url: str, body_file: Path, lua: Path, *, seconds: float, max_requests: int) -> dict[str, Any]:
+def wrk(
+    url: str, body_file: Path, lua: Path, *, seconds: float, max_requests: int, connections: int = CONNECTIONS
+) -> dict[str, Any]:
     """One wrk run with ``LUA``: at most ``seconds`` and about ``max_requests`` requests."""
-    return _run_wrk(url, body_file, lua, seconds, str(max(1, max_requests // WRK_THREADS)))
+    threads = min(WRK_THREADS, connections)
+    return _run_wrk(url, body_file, lua, seconds, str(max(1, max_requests // threads)), connections)
 
 
 def wrk_paced(url: str, body_file: Path, lua: Path, *, seconds: float, pause_ms: float) -> dict[str, Any]:
@@ -252,8 +256,11 @@ def wrk_paced(url: str, body_file: Path, lua: Path, *, seconds: float, pause_ms:
     return _run_wrk(url, body_file, lua, seconds, f"{pause_ms:.0f}")
 
 
-def _run_wrk(url: str, body_file: Path, lua: Path, seconds: float, arg2: str) -> dict[str, Any]:
-    cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
+def _run_wrk(
+    url: str, body_file: Path, lua: Path, seconds: float, arg2: str, connections: int = CONNECTIONS
+) -> dict[str, Any]:
+    threads = min(WRK_THREADS, connections)
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
     cmd += ["-s", str(lua), url, "--", str(body_file), arg2]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     for line in out.splitlines():
@@ -423,8 +430,14 @@ def main() -> int:
                 for _ in range(args.rounds):
                     for label, url in (("baseline", baseline_url), ("service", service_url)):
                         loads[label].add(wrk(url, path, lua, seconds=args.seconds, max_requests=args.max_requests))
+                # One client, one request at a time: the latency without queueing.
+                alone = {
+                    label: Load().add(wrk(url, path, lua, seconds=args.seconds, max_requests=100_000, connections=1))
+                    for label, url in (("baseline", baseline_url), ("service", service_url))
+                }
                 svc, base = loads["service"], loads["baseline"]
                 row = {
+                    "alone": alone,
                     "request": name,
                     "bytes": path.stat().st_size,
                     "resources": bodies.resource_counts(requests_[name]),
@@ -521,7 +534,21 @@ def render(
             f"| {row['request']} | {row['bytes'] / 1024:.0f} KB | {resources} | {svc.rps:.0f} "
             f"| {svc.percentile_ms(50):.1f} | {svc.percentile_ms(95):.1f} | {svc.percentile_ms(99):.1f} "
             f"| {base.rps:.0f} | {base.percentile_ms(99):.1f} | {row['ratio']:.2f} | {hwm} "
-            f"| {svc.errors + base.errors} |"
+            f"| {svc.errors + base.errors + sum(load.errors for load in row['alone'].values())} |"
+        )
+    lines += [
+        "",
+        f"One client sending one request at a time (wrk, 1 connection, {args.seconds:.0f} s): the time a prescriber "
+        "waits when the service is not saturated, without the queueing of the 10-connection load above.",
+        "",
+        "| request | service p50 ms | service p99 ms | baseline p50 ms | baseline p99 ms |",
+        "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        svc, base = row["alone"]["service"], row["alone"]["baseline"]
+        lines.append(
+            f"| {row['request']} | {svc.percentile_ms(50):.1f} | {svc.percentile_ms(99):.1f} "
+            f"| {base.percentile_ms(50):.1f} | {base.percentile_ms(99):.1f} |"
         )
     lines += [
         "",
