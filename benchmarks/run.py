@@ -160,6 +160,31 @@ def machine() -> dict[str, str]:
     }
 
 
+def fsync_probe(directory: Path, seconds: float = 5.0) -> str:
+    """How long an fsync of 4 KB takes where the audit file lives: each hook call waits for
+    one (the audit row is committed before the answer), so the disk's rare stalls are the
+    service's tail latency, which the baseline, writing nothing, does not have."""
+    path = directory / "fsync-probe"
+    times: list[float] = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            os.write(fd, b"x" * 4096)
+            started = time.perf_counter()
+            os.fsync(fd)
+            times.append((time.perf_counter() - started) * 1000)
+    finally:
+        os.close(fd)
+        path.unlink()
+    times.sort()
+    slow = sum(t > 100 for t in times)
+    return (
+        f"{len(times):,} fsyncs of 4 KB in {seconds:.0f} s: p50 {times[len(times) // 2]:.2f} ms, "
+        f"p99.9 {times[int(len(times) * 0.999)]:.2f} ms, max {times[-1]:.1f} ms, {slow} over 100 ms"
+    )
+
+
 class Gunicorn:
     """A gunicorn master with the project's config, bound to 127.0.0.1 only."""
 
@@ -385,6 +410,8 @@ def main() -> int:
     lua = workdir / "post.lua"
     lua.write_text(LUA)
     service_env = {"CDS_AUTH": "disabled", "CDS_FEEDBACK_DB": str(workdir / "feedback.sqlite3")}
+    info["fsync"] = fsync_probe(workdir)
+    print(f"audit disk: {info['fsync']}", flush=True)
 
     stub_data = bodies.typical_request()["prefetch"]
     with FhirStub(stub_data, delay_s=args.fhir_delay_ms / 1000) as stub:
@@ -519,7 +546,8 @@ def render(
         f"bound to 127.0.0.1; load: wrk, {CONNECTIONS} connections, {WRK_THREADS} threads, "
         f"{args.rounds} alternating rounds of <= {args.seconds:.0f} s / <= {args.max_requests} requests per server "
         "and request, after a warm-up. The load generator runs on the same machine. "
-        f"Load average (1/5/15 min) at the start: {info['load']}.",
+        f"Load average (1/5/15 min) at the start: {info['load']}. The audit file's disk (SQLite, WAL, "
+        f"`synchronous=FULL`, in a temporary directory): {info['fsync']}.",
         "",
         "| request | body | prefetch resources | service req/s | p50 ms | p95 ms | p99 ms | baseline req/s "
         "| baseline p99 ms | service / baseline | peak RSS per worker (MB) | errors |",
