@@ -7,8 +7,10 @@ the rest of a call is Python on the CPU, and CPU-bound threads share the GIL in 
 about as late as the last, and every thread coming back from I/O waits behind them for
 the GIL. With the slot, calls compute one after another: the first answers after one
 call's time instead of four, throughput is unchanged (one core per worker either way),
-and I/O still overlaps, because a call lets the slot go while it waits on the network
-(``released``). Measured in docs/performance.md.
+and I/O still overlaps: the request body is read off the socket before the slot is taken
+(``hooks.call_service``), the audit commit and the answer happen after it is let go, and
+a call lets it go while it waits on the EHR's FHIR server (``released``). Measured in
+docs/performance.md.
 
 A thread waiting for the slot blocks in ``Lock.acquire``, which does not hold the GIL.
 """

@@ -6,7 +6,7 @@ import logging
 import time
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import auth_gate, compute_slot
@@ -50,6 +50,9 @@ def call_service(service_id: str) -> Response:
         raise ServiceError(404, f"No CDS service with id {service_id!r}")
     claims = auth_gate.require()
     client_iss = claims.get("iss") if isinstance(claims, dict) else None
+    # The body is read off the socket before the compute slot is taken: a client that is
+    # slow to send it must not hold up the worker's other calls.
+    request.get_data(cache=True)
     hook_instance = None
     try:
         # Parse, check and judge in the worker's compute slot; the audit commit below and

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import time
 
 import pytest
 
@@ -32,3 +34,24 @@ def test_required_auth_without_issuers_refuses_to_start_with_one_line(tmp_path):
     assert result.returncode != 0
     lines = [line for line in result.stderr.decode().splitlines() if line.strip()]
     assert lines == ["lenalidomide-cds refuses to start: CDS_AUTH=required but CDS_TRUSTED_ISSUERS is not set"]
+
+
+def test_a_slow_upload_does_not_hold_up_the_workers_other_calls(server):
+    """A worker computes one call at a time (cds_service/compute_slot.py); a client still
+    sending its body must not hold that turn. One worker here (WEB_CONCURRENCY=1)."""
+    body = (SAMPLES / "01-mm-likely-approved.json").read_bytes()
+    host, port = server.removeprefix("http://").split(":")
+    head = (
+        f"POST /cds-services/lenalidomide-order-sign HTTP/1.1\r\nHost: {host}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port)), timeout=10) as slow:
+        slow.sendall(head + body[: len(body) // 2])
+        time.sleep(0.5)  # the worker has taken the slow call and waits for the rest of its body
+        status, _ = http(server + "/cds-services/lenalidomide-order-sign", data=body)  # 5 s timeout
+        assert status == 200
+        slow.sendall(body[len(body) // 2 :])
+        answer = b""
+        while chunk := slow.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200")
