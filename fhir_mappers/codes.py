@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -52,7 +52,7 @@ def normalise_system(system: Any) -> str | None:
     return _normalised(value)
 
 
-@lru_cache(maxsize=256)
+@cached_by_code
 def _normalised(value: str) -> str:
     """Cached: a handful of systems, looked up for every coding of every resource."""
     value = value.rstrip("/")

@@ -30,10 +30,11 @@ def as_list(value: Any) -> list[Any]:
 
 
 def cached_by_code(func: Callable[..., _T]) -> Callable[..., _T]:
-    """Memoise a pure function of (system, code)-like string arguments.
+    """Memoise a pure function of short string arguments (systems, codes, dates).
 
-    The code-set look-ups run for every coding of every resource, and a record repeats the
-    same few codes (every weekly hemoglobin has the same LOINC coding): answers are cached
+    The code-set look-ups and date parsing run for every coding and date of every resource,
+    and a record repeats the same few (every weekly hemoglobin has the same LOINC coding,
+    every result of a lab panel the same timestamp): answers are cached
     when every argument is a string (of bounded length) or None, and computed afresh for
     anything else a lenient reader may be handed. Callers must return immutable values."""
     cached = lru_cache(maxsize=4096)(func)
@@ -171,7 +172,7 @@ def parse_date(value: Any) -> date | None:
     return _parse_date(raw)
 
 
-@lru_cache(maxsize=2048)
+@cached_by_code
 def _parse_date(raw: str) -> date | None:
     """Cached, as ``_parse_instant``: a record repeats its dates. Dates are immutable."""
     match = _DATE.match(raw)
@@ -219,7 +220,7 @@ def parse_instant(value: Any) -> datetime | None:
     return _parse_instant(raw)
 
 
-@lru_cache(maxsize=2048)
+@cached_by_code
 def _parse_instant(raw: str) -> datetime | None:
     """Cached: a record repeats its timestamps (every result of a lab panel shares one), and
     parsing them showed in profiles (docs/performance.md). Datetimes are immutable."""
