@@ -30,7 +30,7 @@ from .datatypes import (
     resource_ref,
     text,
 )
-from .facts import Coding, ConditionFacts, DatedEvidence, MedicationOnRecord, PregnancyTest, RemsEvidence
+from .facts import ConditionFacts, DatedEvidence, MedicationOnRecord, PregnancyTest, RemsEvidence
 from .resources import resources_of_type
 
 REMS_SYSTEM = "urn:lenalidomide-cds:rems"
@@ -130,7 +130,7 @@ def _questions(system: str | None, code: str | None) -> tuple[frozenset[str], st
     """What an Observation coded so reports (a pregnancy test, a pregnancy or menopausal
     status, a blood count), and its code when the system is ours: one cached answer per
     coding instead of four group look-ups and a system comparison."""
-    our_code = code if code and codes.normalise_system(system) == REMS_SYSTEM else None
+    our_code = _our_code(system, code)
     asks = set()
     if _role("loinc_pregnancy_test", system, code):
         asks.add(PREGNANCY_TEST)
@@ -144,19 +144,16 @@ def _questions(system: str | None, code: str | None) -> tuple[frozenset[str], st
 
 
 def _roles(group: str, concept: Any) -> set[str]:
-    return _roles_in(group, codings(concept))
+    return {r for c in codings(concept) if (r := _role(group, c.system, c.code))}
 
 
-def _roles_in(group: str, found: list[Coding]) -> set[str]:
-    return {r for c in found if (r := _role(group, c.system, c.code))}
+def _our_code(system: str | None, code: str | None) -> str | None:
+    """The code of a coding in the service's own REMS system, else ``None``."""
+    return code if code and codes.normalise_system(system) == REMS_SYSTEM else None
 
 
 def _our_codes(concept: Any) -> set[str]:
-    return _our_codes_in(codings(concept))
-
-
-def _our_codes_in(found: list[Coding]) -> set[str]:
-    return {c.code for c in found if c.code and codes.normalise_system(c.system) == REMS_SYSTEM}
+    return {our for c in codings(concept) if (our := _our_code(c.system, c.code))}
 
 
 def _effective(resource: dict[str, Any]) -> datetime | None:
