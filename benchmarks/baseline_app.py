@@ -1,7 +1,7 @@
 """The benchmark's baseline: the least a CDS service can do under the same gunicorn settings.
 
 It reads the hook request's JSON body the way the service does (``orjson.loads`` of the raw
-body, as ``cds_service/json_text.py``) and answers one constant card, so the ratio of the
+body, as ``cds_service/web/json_text.py``) and answers one constant card, so the ratio of the
 service's throughput to this one's is what the service's own work costs on top of HTTP,
 Flask and JSON.
 """

@@ -43,10 +43,12 @@ def main() -> int:
     os.environ.update(
         {"CDS_AUTH": "disabled", "CDS_FEEDBACK_DB": os.path.join(workdir, "db.sqlite3"), "LOG_LEVEL": "WARNING"}
     )
-    from cds_service import engine, hooks, json_text
     from cds_service.app import create_app
-    from cds_service.request_body import text_depth_exceeds
+    from cds_service.hooks import endpoint as hooks
+    from cds_service.hooks import engine
     from cds_service.storage.store import HookCall
+    from cds_service.web import json_text
+    from cds_service.web.request_body import text_depth_exceeds
 
     app = create_app()
     settings = app.extensions["cds_settings"]

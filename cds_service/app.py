@@ -10,12 +10,13 @@ from flask import Flask, Response, jsonify
 from flask_cors import CORS
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import config as config_module
-from . import discovery, errors, feedback, hooks, openapi
-from .auth import ConfigError, JwtVerifier, parse_trusted_issuers
-from .engine import Settings
-from .logging_setup import configure as configure_logging
+from .hooks import discovery, endpoint, feedback, openapi
+from .hooks.engine import Settings
+from .security.jwt_verifier import ConfigError, JwtVerifier, parse_trusted_issuers
 from .storage import Store
+from .web import config as config_module
+from .web import errors
+from .web.logging_setup import configure as configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     errors.init_app(app)
     app.register_blueprint(discovery.bp)
-    app.register_blueprint(hooks.bp)
+    app.register_blueprint(endpoint.bp)
     app.register_blueprint(feedback.bp)
     app.register_blueprint(openapi.bp)
 

@@ -6,7 +6,7 @@ import gc
 import sys
 
 from .app import create_app
-from .config import ConfigurationError
+from .web.config import ConfigurationError
 
 try:
     app = create_app()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..coverage_information import EXTENSION_URL as COVERAGE_INFORMATION_URL
+from ..crd.coverage_information import EXTENSION_URL as COVERAGE_INFORMATION_URL
 
 
 def coverage_assertion_ids(response: dict[str, Any]) -> list[str]:

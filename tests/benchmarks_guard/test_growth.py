@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from cds_service.engine import evaluate
-from cds_service.request_body import depth_exceeds
+from cds_service.hooks.engine import evaluate
+from cds_service.web.request_body import depth_exceeds
 from tests.conftest import FIXTURES, SAMPLES, load_json
 
 R4 = FIXTURES / "hl7-r4-examples"

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from cds_service.logging_setup import JsonFormatter
+from cds_service.web.logging_setup import JsonFormatter
 from tests.conftest import SAMPLES, load_json
 
 SLACK_BYTES = 64 * 1024
@@ -99,7 +99,7 @@ def test_memory_held_does_not_grow_with_requests(client):
 
 def test_the_guard_sees_a_leak(client, monkeypatch):
     """The same measurement with a deliberate leak of each request body fails the bound."""
-    from cds_service import hooks
+    from cds_service.hooks import endpoint as hooks
 
     kept: list = []
     original = hooks.json_object

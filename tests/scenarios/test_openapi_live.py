@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.cds_service.jwt_helpers import ISSUER, generate_key, jwks
+from tests.cds_service.security.jwt_helpers import ISSUER, generate_key, jwks
 from tests.live_server import running_service
 
 OPERATIONS = [

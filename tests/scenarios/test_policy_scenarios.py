@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
-from cds_service.coverage_information import EXTENSION_URL
-from tests.cds_service.test_coverage_information import _parts, check_crd_invariants
+from cds_service.crd.coverage_information import EXTENSION_URL
+from tests.cds_service.crd.test_coverage_information import _parts, check_crd_invariants
 from tests.conftest import SAMPLES, findings, load_json
 
 SIGN = "/cds-services/lenalidomide-order-sign"

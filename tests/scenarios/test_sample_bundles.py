@@ -8,7 +8,7 @@ import pytest
 import responses
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
-from cds_service.coverage_information import EXTENSION_URL
+from cds_service.crd.coverage_information import EXTENSION_URL
 from tests.conftest import SAMPLES, findings, load_json
 
 SIGN = "/cds-services/lenalidomide-order-sign"

@@ -25,8 +25,8 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from cds_service.config import load_from_env
     from cds_service.storage.store import make_engine
+    from cds_service.web.config import load_from_env
 
     engine = make_engine(load_from_env())
     try:

@@ -11,7 +11,7 @@ import responses
 from sqlalchemy.exc import OperationalError
 
 from cds_service.storage import coverage_assertion_ids
-from tests.cds_service.jwt_helpers import ISSUER, bearer, generate_key, jwks, make_claims
+from tests.cds_service.security.jwt_helpers import ISSUER, bearer, generate_key, jwks, make_claims
 from tests.conftest import SAMPLES, load_json
 
 SIGN = "/cds-services/lenalidomide-order-sign"

@@ -9,7 +9,7 @@ import re
 import pytest
 import responses
 
-from cds_service.logging_setup import JsonFormatter
+from cds_service.web.logging_setup import JsonFormatter
 from tests.conftest import SAMPLES, load_json
 
 

@@ -6,10 +6,10 @@ import logging
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from . import auth_gate
+from ..security import gate as auth_gate
+from ..web.errors import ServiceError
+from ..web.request_body import json_object
 from .discovery import SERVICES
-from .errors import ServiceError
-from .request_body import json_object
 from .schemas import FeedbackRequestSchema, error_paths
 
 log = logging.getLogger(__name__)

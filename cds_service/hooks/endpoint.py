@@ -9,14 +9,15 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import auth_gate, compute_slot
+from ..security import gate as auth_gate
+from ..storage import HookCall, coverage_assertion_ids
+from ..web import compute_slot
+from ..web.errors import ServiceError
+from ..web.request_body import check_prefetch_size, json_object
 from .discovery import SERVICES
 from .engine import Outcome, evaluate
-from .errors import ServiceError
 from .prefetch import PrefetchError
-from .request_body import check_prefetch_size, json_object
 from .schemas import CONTEXT_SCHEMAS, HookRequestSchema, error_paths
-from .storage import HookCall, coverage_assertion_ids
 
 log = logging.getLogger(__name__)
 bp = Blueprint("hooks", __name__)

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from cds_service.app import create_app
-from cds_service.config import ConfigurationError
-from tests.cds_service.jwt_helpers import ISSUER, bearer, generate_key, jwks, make_claims
+from cds_service.web.config import ConfigurationError
+from tests.cds_service.security.jwt_helpers import ISSUER, bearer, generate_key, jwks, make_claims
 from tests.conftest import FIXTURES, load_json
 
 BASE = "https://cds.plan.example"

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .cards.common import TOPICS
+from ..cards.common import TOPICS
 
 CRD_VERSION = "2.2"
 CONFIGURATION_KEY = "davinci-crd.configuration"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from cds_service import compute_slot
+from cds_service.web import compute_slot
 
 WAIT = 5.0
 

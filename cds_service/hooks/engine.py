@@ -11,18 +11,19 @@ from typing import Any
 from fhir_mappers.case import build_cases, lenalidomide_draft_refs
 from fhir_mappers.facts import CaseFacts
 
-from . import crd_configuration, prefetch
-from .cards.concurrent_imid import concurrent_imid_card
-from .cards.dose_limit import dose_limit_card
-from .cards.generic_substitution import generic_substitution_card
-from .cards.pa_assessment import pa_assessment_card
-from .cards.pregnancy import pregnancy_card
-from .cards.rems import rems_card, rems_monitoring_card
-from .coverage_information import coverage_information_action
+from ..cards.concurrent_imid import concurrent_imid_card
+from ..cards.dose_limit import dose_limit_card
+from ..cards.generic_substitution import generic_substitution_card
+from ..cards.pa_assessment import pa_assessment_card
+from ..cards.pregnancy import pregnancy_card
+from ..cards.rems import rems_card, rems_monitoring_card
+from ..crd import configuration as crd_configuration
+from ..crd.coverage_information import coverage_information_action
+from ..rules.assessment import assess
+from ..rules.policy import load_policy
+from ..rules.rems import judge as judge_rems
+from . import prefetch
 from .discovery import PREFETCH_TEMPLATES
-from .rules.assessment import assess
-from .rules.policy import load_policy
-from .rules.rems import judge as judge_rems
 
 
 @dataclass

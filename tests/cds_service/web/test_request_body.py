@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cds_service.request_body import depth_exceeds, text_depth_exceeds
+from cds_service.web.request_body import depth_exceeds, text_depth_exceeds
 
 SIGN = "/cds-services/lenalidomide-order-sign"
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from . import compute_slot, json_text
+from ..web import compute_slot, json_text
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from cds_service import json_text
+from cds_service.web import json_text
 
 
 def test_plain_json_is_parsed():

@@ -19,14 +19,14 @@ import pytest
 import requests
 import responses
 
-from cds_service.auth import (
+from cds_service.security.jwt_verifier import (
     AuthError,
     ConfigError,
     JwksSource,
     JwtVerifier,
     parse_trusted_issuers,
 )
-from tests.cds_service.jwt_helpers import (
+from tests.cds_service.security.jwt_helpers import (
     ISSUER,
     OMIT,
     SigningKey,
@@ -43,7 +43,7 @@ T0 = 1_800_000_000.0
 JWKS_URL = "https://ehr.example.org/.well-known/jwks.json"
 
 # /work/shared next to the repository (as in tests/conftest.py, not imported so this file stands alone).
-CAPTURED_DIR = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "sandbox-captured"
+CAPTURED_DIR = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "sandbox-captured"
 CAPTURED = sorted(CAPTURED_DIR.glob("capture-*.json"))
 SANDBOX_JWKS = CAPTURED_DIR / "sandbox-public-jwks.json"
 SANDBOX_ISS = "https://sandbox.cds-hooks.org"
@@ -741,7 +741,7 @@ def test_parse_empty_issuer_name(es_key):
 def test_a_shared_replay_cache_catches_a_replay_sent_to_another_worker():
     """Two verifiers (two gunicorn workers) sharing one replay cache: the second use of a
     token is refused even though the other worker never saw it."""
-    from cds_service.auth import _ReplayCache
+    from cds_service.security.jwt_verifier import _ReplayCache
 
     key = generate_key("ES384")
     issuers = parse_trusted_issuers(json.dumps({ISSUER: jwks(key)}))

@@ -22,7 +22,7 @@ from typing import Any
 
 from fhir_mappers.facts import CaseFacts
 
-from .cards.common import json_copy
+from ..cards.common import json_copy
 
 EXTENSION_URL = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 _ASSERTION_NAMESPACE = uuid.UUID("9b1f6a52-4a8e-4c8e-9d61-3d9c2f0e7a11")

@@ -9,8 +9,8 @@ import requests
 import responses
 from responses import matchers
 
-from cds_service.discovery import PREFETCH_TEMPLATES
-from cds_service.prefetch import PrefetchError, render, resolve, token_values
+from cds_service.hooks.discovery import PREFETCH_TEMPLATES
+from cds_service.hooks.prefetch import PrefetchError, render, resolve, token_values
 
 BASE = "https://ehr.example.org/fhir"
 PATIENT = {"resourceType": "Patient", "id": "p1", "birthDate": "1960-01-01", "gender": "male"}

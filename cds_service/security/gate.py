@@ -6,8 +6,8 @@ import logging
 
 from flask import current_app, request
 
-from .auth import AuthError
-from .errors import Unauthorized
+from ..web.errors import Unauthorized
+from .jwt_verifier import AuthError
 
 log = logging.getLogger(__name__)
 

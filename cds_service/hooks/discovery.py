@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, jsonify
 
-from . import auth_gate
-from .crd_configuration import discovery_extension
+from ..crd.configuration import discovery_extension
+from ..security import gate as auth_gate
 
 # What every lenalidomide decision may need. Keys are ours to choose (CDS Hooks lets the
 # service name them); they match what the CDS Hooks sandbox was set up with, so a

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
-from cds_service.coverage_information import EXTENSION_URL, coverage_information, coverage_information_action
+from cds_service.crd.coverage_information import EXTENSION_URL, coverage_information, coverage_information_action
 from fhir_mappers.facts import CaseFacts
 from tests.cds_service.rules import builders
 from tests.cds_service.rules.builders import lenalidomide, make_case

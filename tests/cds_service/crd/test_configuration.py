@@ -8,9 +8,9 @@ import pytest
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
 from cds_service.cards.common import TOPICS
-from cds_service.coverage_information import EXTENSION_URL
-from cds_service.crd_configuration import configuration_options, filter_cards
-from tests.cds_service.test_coverage_information import _parts, check_crd_invariants
+from cds_service.crd.configuration import configuration_options, filter_cards
+from cds_service.crd.coverage_information import EXTENSION_URL
+from tests.cds_service.crd.test_coverage_information import _parts, check_crd_invariants
 from tests.conftest import SAMPLES, load_json
 
 SIGN = "/cds-services/lenalidomide-order-sign"
