@@ -23,10 +23,7 @@ log = logging.getLogger(__name__)
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
-    settings = config_module.load_from_env()
-    if test_config:
-        settings.update(test_config)
-    config_module.validate(settings)
+    settings = config_module.load(test_config)
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = int(settings["CDS_MAX_BODY_BYTES"])
     app.json.sort_keys = False
@@ -87,7 +84,7 @@ def _open_store(settings: dict[str, Any]) -> Store:
 def _trusted_issuers(app: Flask) -> dict | None:
     """The issuers to trust, or ``None`` with CDS_AUTH=disabled. Checked before anything else
     starts, so a misconfigured service refuses to start with one line and touches nothing."""
-    if str(app.config["CDS_AUTH"]).lower() == "disabled":
+    if app.config["CDS_AUTH"] == "disabled":
         log.warning(
             "CDS_AUTH=disabled: hook and feedback calls are NOT authenticated; never run this way in production",
             extra={"event": "auth_disabled"},

@@ -1,82 +1,105 @@
-"""Configuration from environment variables (documented in the README).
+"""Configuration from environment variables (documented in the README), read with pydantic-settings.
 
-Defaults first, then the environment, then a test's overrides: ``create_app`` passes
-``test_config`` on top of what :func:`load_from_env` returns.
+Every setting has a type and a range or a set of values; a bad one refuses to start with one line naming
+it (never its value, which may be a secret such as a database password). Defaults first, then the
+environment, then a test's overrides: ``create_app`` passes ``test_config`` to :func:`load`, where it wins
+over the environment. Keys of ``test_config`` that are not settings (a test clock) pass through untouched.
+
+Why a library: pydantic is already here (fhir.resources is built on it), and pydantic-settings gives typed,
+range-checked environment variables with one error per bad value, which hand-written coercion did not.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any, Literal
 
-DEFAULTS: dict[str, Any] = {
-    "CDS_AUTH": "required",
-    "CDS_TRUSTED_ISSUERS": None,
-    "CDS_PUBLIC_BASE_URL": None,
-    "CDS_JWT_LEEWAY_SECONDS": 60,
-    "CDS_SOURCE_LABEL": "Health plan pharmacy (CP.PHAR.71 lenalidomide)",
-    "CDS_FEEDBACK_DB": "instance/feedback.sqlite3",
-    "CDS_DATABASE_URL": None,
-    "CDS_MAX_BODY_BYTES": 5 * 1024 * 1024,
-    "CDS_MAX_JSON_DEPTH": 64,
-    "CDS_MAX_PREFETCH_RESOURCES": 10000,
-    "CDS_FHIR_TIMEOUT_SECONDS": 2.0,
-    "CDS_HOOK_DEADLINE_SECONDS": 2.5,
-    "CDS_FHIR_MAX_RESPONSE_BYTES": 10 * 1024 * 1024,
-    "CDS_FHIR_MAX_PAGES": 10,
-    "CDS_FHIR_MAX_WORKERS": 8,
-    "CDS_CORS_ORIGINS": "*",
-    "CDS_LOB_PLAN_OVERRIDES": None,
-    "LOG_LEVEL": "INFO",
-}
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-_INT_KEYS = {
-    "CDS_JWT_LEEWAY_SECONDS",
-    "CDS_MAX_BODY_BYTES",
-    "CDS_MAX_JSON_DEPTH",
-    "CDS_MAX_PREFETCH_RESOURCES",
-    "CDS_FHIR_MAX_PAGES",
-    "CDS_FHIR_MAX_WORKERS",
-    "CDS_FHIR_MAX_RESPONSE_BYTES",
-}
-_FLOAT_KEYS = {"CDS_FHIR_TIMEOUT_SECONDS", "CDS_HOOK_DEADLINE_SECONDS"}
-_JSON_KEYS = {"CDS_LOB_PLAN_OVERRIDES"}
+LineOfBusiness = Literal["medicaid", "marketplace", "commercial"]
+CommaList = Annotated[list[str], NoDecode]
 
 
 class ConfigurationError(Exception):
     """A one-line reason the service refuses to start."""
 
 
-def load_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    env = os.environ if environ is None else environ
-    config = dict(DEFAULTS)
-    for key in DEFAULTS:
-        raw = env.get(key)
-        if raw is None or raw == "":
-            continue
-        config[key] = _coerce(key, raw)
-    return config
+class ServiceSettings(BaseSettings):
+    """One field per environment variable, named as the variable is."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True, extra="ignore")
+
+    CDS_AUTH: Literal["required", "disabled"] = "required"
+    # JSON text (or, from a test, the parsed object); parse_trusted_issuers reads and checks it.
+    CDS_TRUSTED_ISSUERS: Any = None
+    CDS_PUBLIC_BASE_URL: str | None = None
+    CDS_JWT_LEEWAY_SECONDS: int = Field(60, ge=0, le=300)
+    CDS_SOURCE_LABEL: str = Field("Health plan pharmacy (CP.PHAR.71 lenalidomide)", min_length=1, max_length=200)
+    CDS_FEEDBACK_DB: str = Field("instance/feedback.sqlite3", min_length=1)
+    CDS_DATABASE_URL: str | None = None
+    CDS_MAX_BODY_BYTES: int = Field(5 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    CDS_MAX_JSON_DEPTH: int = Field(64, ge=2, le=1000)
+    CDS_MAX_PREFETCH_RESOURCES: int = Field(10000, ge=1, le=1_000_000)
+    CDS_FHIR_TIMEOUT_SECONDS: float = Field(2.0, gt=0, le=60)
+    CDS_HOOK_DEADLINE_SECONDS: float = Field(2.5, gt=0, le=60)
+    CDS_FHIR_MAX_RESPONSE_BYTES: int = Field(10 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    CDS_FHIR_MAX_PAGES: int = Field(10, ge=1, le=1000)
+    CDS_FHIR_MAX_WORKERS: int = Field(8, ge=1, le=256)
+    CDS_CORS_ORIGINS: CommaList = Field(default_factory=lambda: ["*"])
+    CDS_LOB_PLAN_OVERRIDES: dict[str, LineOfBusiness] | None = None
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("CDS_AUTH", "LOG_LEVEL", mode="before")
+    @classmethod
+    def _case_insensitive(cls, value: Any, info: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return value.strip().upper() if info.field_name == "LOG_LEVEL" else value.strip().lower()
+
+    @field_validator("CDS_CORS_ORIGINS", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("CDS_PUBLIC_BASE_URL")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://")) or "?" in value or "#" in value:
+            raise ValueError("must be an http(s) URL without query or fragment")
+        return value
 
 
-def _coerce(key: str, raw: str) -> Any:
+SETTING_NAMES = frozenset(ServiceSettings.model_fields)
+
+
+def load(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The settings from the environment with ``overrides`` on top, checked; extra override keys kept."""
+    overrides = dict(overrides or {})
+    known = {key: value for key, value in overrides.items() if key in SETTING_NAMES}
     try:
-        if key in _INT_KEYS:
-            return int(raw)
-        if key in _FLOAT_KEYS:
-            return float(raw)
-        if key in _JSON_KEYS:
-            return json.loads(raw)
-    except ValueError as exc:
-        raise ConfigurationError(f"{key} is not valid: {exc}") from None
-    return raw
+        settings = ServiceSettings(**known)
+    except ValidationError as exc:
+        raise ConfigurationError(_one_line(exc)) from None
+    values = settings.model_dump()
+    values.update({key: value for key, value in overrides.items() if key not in SETTING_NAMES})
+    return values
 
 
-def validate(config: Mapping[str, Any]) -> None:
-    mode = str(config["CDS_AUTH"]).lower()
-    if mode not in {"required", "disabled"}:
-        raise ConfigurationError(f"CDS_AUTH must be 'required' or 'disabled', not {config['CDS_AUTH']!r}")
-    overrides = config.get("CDS_LOB_PLAN_OVERRIDES")
-    if overrides is not None and not isinstance(overrides, dict):
-        raise ConfigurationError("CDS_LOB_PLAN_OVERRIDES must be a JSON object")
+def load_from_env() -> dict[str, Any]:
+    """The settings from the environment alone (the migration environment reads the database from it)."""
+    return load()
+
+
+def _one_line(exc: ValidationError) -> str:
+    """Name each bad setting and what it must be, never the value given (it may be a secret)."""
+    reasons = []
+    for error in exc.errors(include_input=False, include_url=False):
+        name = ".".join(str(part) for part in error["loc"]) or "configuration"
+        reasons.append(f"{name}: {error['msg']}")
+    return "invalid configuration: " + "; ".join(reasons)

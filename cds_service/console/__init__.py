@@ -1,0 +1,1 @@
+"""The console commands of ``lenalidomide-cds`` (see ``cds_service/cli.py``), one module each."""
