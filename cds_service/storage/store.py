@@ -33,7 +33,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy import Column, Connection, Engine, Table, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -376,6 +376,21 @@ class Store:
     def hook_call_count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(hook_calls)).scalar_one())
+
+    # --- retention (storage/retention.py decides what and when) --------------------------
+
+    def delete_older(self, table: Table, dated_by: Column, cutoff: datetime, batch_rows: int) -> int:
+        """Delete the rows of ``table`` dated before ``cutoff``, ``batch_rows`` per transaction
+        (so the write lock is never held for long and hook calls keep being recorded); the count."""
+        (key,) = table.primary_key.columns
+        batch = select(key).where(dated_by < cutoff).order_by(key).limit(batch_rows).scalar_subquery()
+        deleted = 0
+        while True:
+            with self._writing() as conn:
+                rows = conn.execute(table.delete().where(key.in_(batch))).rowcount
+            deleted += rows
+            if rows < batch_rows:
+                return deleted
 
     # --- health -----------------------------------------------------------------------
 

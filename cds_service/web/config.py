@@ -48,6 +48,8 @@ class ServiceSettings(BaseSettings):
     CDS_FHIR_MAX_WORKERS: int = Field(8, ge=1, le=256)
     CDS_CORS_ORIGINS: CommaList = Field(default_factory=lambda: ["*"])
     CDS_LOB_PLAN_OVERRIDES: dict[str, LineOfBusiness] | None = None
+    # Days hook-call and feedback rows are kept; ``lenalidomide-cds purge`` deletes older ones. None: kept for ever.
+    CDS_AUDIT_RETENTION_DAYS: int | None = Field(None, ge=1, le=36500)
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     @field_validator("CDS_AUTH", "LOG_LEVEL", mode="before")
