@@ -16,14 +16,12 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from .code_systems import ICD10CM, NDC, NUCC, RXNORM, SNOMED, canonical_system, icd10_key
 from .datatypes import cached_by_code, codings, concept_texts, text
 
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-NDC = "http://hl7.org/fhir/sid/ndc"
-SNOMED = "http://snomed.info/sct"
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+__all__ = ["ICD10CM", "NDC", "NUCC", "RXNORM", "SNOMED", "icd10_key"]
+
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
-NUCC = "http://nucc.org/provider-taxonomy"
 
 # Systems read as another: WHO ICD-10 shares the three- and four-character codes of
 # ICD-10-CM that the groups list (e.g. C90.0).
@@ -54,15 +52,10 @@ def normalise_system(system: Any) -> str | None:
 
 @cached_by_code
 def _normalised(value: str) -> str:
-    """Cached: a handful of systems, looked up for every coding of every resource."""
-    value = value.rstrip("/")
+    """Cached: a handful of systems, looked up for every coding of every resource. Any
+    spelling of a known system (``code_systems``), then the aliases."""
+    value = canonical_system(value) or value
     return _SYSTEM_ALIASES.get(value, value)
-
-
-def icd10_key(code: str) -> str:
-    """ICD-10 codes compare without case and with the dot after the category (C9002 = C90.02)."""
-    bare = code.strip().upper().replace(".", "")
-    return f"{bare[:3]}.{bare[3:]}" if len(bare) > 3 else bare
 
 
 def ndc_candidates(code: Any) -> list[tuple[str | None, str]]:

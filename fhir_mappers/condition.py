@@ -14,7 +14,15 @@ from . import codes
 from .datatypes import cached_by_code, codings, concept_texts, first_code, parse_date, resource_ref
 from .facts import ConditionFacts
 
-_ACTIVE = frozenset({"active", "recurrence", "relapse"})
+# Condition.clinicalStatus (FHIR condition-clinical) that put a diagnosis on record: the
+# disease was diagnosed and is being lived with, including in remission (maintenance
+# therapy, I.A.4.c, is given exactly then). "inactive" and "resolved" say the record holds
+# the disease as gone: not on record, and the rules ask to confirm it (README, "FHIR
+# conventions").
+DIAGNOSIS_STATUSES = frozenset({"active", "recurrence", "relapse", "remission"})
+# ... of which those that say the disease is present now (a pregnancy, a relapse).
+CURRENT_STATUSES = frozenset({"active", "recurrence", "relapse"})
+RELAPSE_STATUSES = frozenset({"recurrence", "relapse"})
 _NOT_A_DIAGNOSIS = frozenset({"refuted", "entered-in-error"})
 
 
@@ -87,15 +95,22 @@ def _abated(resource: dict[str, Any]) -> bool:
     return False
 
 
-def _is_active(resource: dict[str, Any], verification: str | None) -> bool:
-    """Active when clinicalStatus is active, recurrence or relapse; with no clinicalStatus,
-    active unless an abatement is recorded. A refuted or entered-in-error diagnosis never is."""
-    if verification in _NOT_A_DIAGNOSIS:
-        return False
+def diagnosis_status(resource: dict[str, Any]) -> tuple[bool, bool, str | None]:
+    """(counts as a diagnosis on record, the disease is present now, the clinicalStatus code).
+
+    The one place that says whether a Condition counts as a diagnosis: a refuted or
+    entered-in-error one never does; a stated clinicalStatus counts when it is one of
+    ``DIAGNOSIS_STATUSES`` (``CURRENT_STATUSES`` for "present now"); with none stated (Epic
+    encounter diagnoses, converted problem lists) it counts unless an abatement is recorded."""
+    verification = first_code(resource.get("verificationStatus"))
     clinical = first_code(resource.get("clinicalStatus"))
-    if clinical is not None:
-        return clinical.lower() in _ACTIVE
-    return not _abated(resource)
+    status = clinical.lower() if clinical else None
+    if verification is not None and verification.lower() in _NOT_A_DIAGNOSIS:
+        return False, False, status
+    if status is not None:
+        return status in DIAGNOSIS_STATUSES, status in CURRENT_STATUSES, status
+    present = not _abated(resource)
+    return present, present, None
 
 
 def map_condition(resource: Any) -> ConditionFacts | None:
@@ -106,12 +121,15 @@ def map_condition(resource: Any) -> ConditionFacts | None:
     found = codings(resource.get("code"))
     indications: set[str] = set()
     features: set[str] = set()
+    counts, current, status = diagnosis_status(resource)
     relapsed = False
     for coding in found:
         names, relapse, flags = _lookup(coding.system, coding.code)
         indications |= names
         features |= flags
         relapsed = relapsed or (relapse and bool(names))
+    # A clinicalStatus "relapse" / "recurrence" says what an "in relapse" code says.
+    relapsed = relapsed or (counts and status in RELAPSE_STATUSES and bool(indications))
     if len(indications) > 1:
         indications.discard(OTHER)  # a code of a covered indication outweighs an uncovered one
     texts = concept_texts(resource.get("code"))
@@ -124,11 +142,13 @@ def map_condition(resource: Any) -> ConditionFacts | None:
         ref=resource_ref(resource) or "Condition",
         codes=tuple(found),
         text=texts[0] if texts else None,
-        active=_is_active(resource, verification.lower() if verification else None),
+        active=counts,
         indications=frozenset(indications),
         relapsed=True if relapsed else None,
         onset=onset,
         recorded=parse_date(recorded),
         verification_status=verification.lower() if verification else None,
         features=frozenset(features),
+        clinical_status=status,
+        current=current,
     )

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache, wraps
 from typing import Any, TypeVar
 
+from .code_systems import canonical_code, canonical_system
 from .facts import Coding
 
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
@@ -129,9 +130,13 @@ def _coding(coding: dict[str, Any]) -> Coding:
 # serves them all.
 @cached_by_code
 def _make_coding(system: Any, code: Any, display: Any) -> Coding:
+    """The system in its canonical spelling (an OID or ``https`` form of a known system
+    reads as its FHIR URI) and an ICD-10-CM code as the code sets spell it (``c9001`` reads
+    as ``C90.01``): the rules compare codings as given, so they compare alike here."""
     if isinstance(code, int | float) and not isinstance(code, bool):
         code = str(code)
-    return Coding(system=text(system), code=text(code), display=text(display))
+    canonical = canonical_system(text(system))
+    return Coding(system=canonical, code=canonical_code(canonical, text(code)), display=text(display))
 
 
 def concept_texts(concept: Any) -> list[str]:

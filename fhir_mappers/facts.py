@@ -89,6 +89,9 @@ class ConditionFacts:
     ref: str
     codes: tuple[Coding, ...]
     text: str | None
+    # Counts as a diagnosis on record: clinicalStatus active, recurrence, relapse or remission
+    # (or none stated, without an abatement); never refuted or entered-in-error. Not "active
+    # disease today": a myeloma in remission on maintenance is on record.
     active: bool
     indications: frozenset[str]  # e.g. {"multiple-myeloma"}; empty when no policy indication
     relapsed: bool | None  # the code itself says "in relapse" (e.g. ICD-10-CM C90.02)
@@ -97,6 +100,10 @@ class ConditionFacts:
     verification_status: str | None = None  # e.g. "confirmed", "provisional"; None when not stated
     # Disease features the code itself states, e.g. "del-5q" (ICD-10-CM D46.C); see indications.json.
     features: frozenset[str] = frozenset()
+    clinical_status: str | None = None  # the clinicalStatus code, lower case; None when not stated
+    # The disease is present now (clinicalStatus active, recurrence or relapse, or none stated
+    # without an abatement): what a pregnancy on record needs; remission is not.
+    current: bool = False
 
 
 @dataclass(frozen=True)

@@ -326,7 +326,7 @@ def map_rems_evidence(
     if conditions is None:
         conditions = (map_condition(r) for r in resources_of_type(prefetch.get("conditions"), "Condition"))
     for condition in conditions:
-        if condition and condition.active and any(_role("icd_pregnancy", c.system, c.code) for c in condition.codes):
+        if condition and condition.current and any(_role("icd_pregnancy", c.system, c.code) for c in condition.codes):
             pregnant_conditions.append(condition.ref)
 
     dispense = mr.get("dispenseRequest")

@@ -65,21 +65,43 @@ def test_other_codes_name_no_indication(system, code):
 
 
 @pytest.mark.parametrize(
-    ("clinical", "verification", "active"),
+    ("clinical", "verification", "on_record", "current"),
     [
-        ("active", None, True),
-        ("recurrence", None, True),
-        ("relapse", None, True),
-        ("remission", None, False),
-        ("resolved", None, False),
-        ("inactive", None, False),
-        ("active", "refuted", False),
-        ("active", "entered-in-error", False),
-        ("active", "provisional", True),
+        ("active", None, True, True),
+        ("recurrence", None, True, True),
+        ("relapse", None, True, True),
+        # Myeloma in remission on maintenance (I.A.4.c): diagnosed, not present today.
+        ("remission", None, True, False),
+        ("REMISSION", None, True, False),
+        # The record holds the disease as gone: the rules ask to confirm it.
+        ("resolved", None, False, False),
+        ("inactive", None, False, False),
+        ("active", "refuted", False, False),
+        ("remission", "refuted", False, False),
+        ("active", "entered-in-error", False, False),
+        ("remission", "entered-in-error", False, False),
+        ("active", "provisional", True, True),
     ],
 )
-def test_activity(clinical, verification, active):
-    assert map_condition(condition(ICD10CM, "C90.00", clinical=clinical, verification=verification)).active is active
+def test_diagnosis_statuses(clinical, verification, on_record, current):
+    facts = map_condition(condition(ICD10CM, "C90.00", clinical=clinical, verification=verification))
+    assert facts.active is on_record
+    assert facts.current is current
+    assert facts.clinical_status == clinical.lower()
+
+
+def test_relapse_status_says_relapsed_like_an_in_relapse_code():
+    assert map_condition(condition(ICD10CM, "C90.00", clinical="relapse")).relapsed is True
+    assert map_condition(condition(ICD10CM, "C90.00", clinical="recurrence")).relapsed is True
+    assert map_condition(condition(ICD10CM, "C90.00", clinical="remission")).relapsed is None
+    # A refuted relapse says nothing, and a relapse of a disease the policy does not name neither.
+    assert map_condition(condition(ICD10CM, "C90.00", clinical="relapse", verification="refuted")).relapsed is None
+    assert map_condition(condition(ICD10CM, "I10", clinical="relapse")).relapsed is None
+
+
+def test_in_remission_code_is_a_myeloma_diagnosis():
+    facts = map_condition(condition(ICD10CM, "C90.01", clinical="remission"))
+    assert facts.active and facts.indications == {"multiple-myeloma"} and facts.relapsed is None
 
 
 def test_missing_clinical_status_is_active_unless_abated():
