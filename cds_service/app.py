@@ -10,6 +10,7 @@ from flask import Flask, Response, jsonify
 from flask_cors import CORS
 from sqlalchemy.exc import SQLAlchemyError
 
+from .fhir_api import routes as fhir_routes
 from .hooks import discovery, endpoint, feedback, openapi
 from .hooks.engine import Settings
 from .security.jwt_verifier import ConfigError, JwtVerifier, parse_trusted_issuers
@@ -58,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(endpoint.bp)
     app.register_blueprint(feedback.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(fhir_routes.bp)
 
     @app.get("/healthz")
     def healthz() -> Response:

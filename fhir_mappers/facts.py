@@ -147,6 +147,19 @@ class CaseFacts:
     # The patient's lenalidomide orders on record (not this order), for section II
     # (continued therapy: how long, and the previous dose).
     prior_lenalidomide: tuple[LenalidomideOrder, ...] = ()
+    # Answers a person gave on completed DTR forms for this patient and coverage, by clause.
+    documentation: tuple[DocumentedAnswer, ...] = ()
+
+
+@dataclass(frozen=True)
+class DocumentedAnswer:
+    """One yes/no a person gave on our DTR Questionnaire (a QuestionnaireResponse item whose
+    linkId is a clause id), the newest when several forms answer the same clause."""
+
+    clause: str  # "CP.PHAR.71 I.A.4.c"
+    value: bool
+    ref: str  # "QuestionnaireResponse/qr1"
+    authored: datetime | None = None
 
 
 @dataclass(frozen=True)

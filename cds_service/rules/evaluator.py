@@ -19,7 +19,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Literal
 
-from fhir_mappers.facts import CaseFacts
+from fhir_mappers.facts import CaseFacts, DocumentedAnswer
 
 
 class Status(StrEnum):
@@ -66,6 +66,16 @@ Predicate = Callable[[CaseFacts, Mapping[str, Any]], Outcome]
 
 
 @dataclass(frozen=True)
+class DetailItem:
+    """A date or value the DTR form asks for beside a documentable criterion's yes/no
+    (the transplant date, an erythropoietin level): shown to the reviewer, never judged."""
+
+    kind: Literal["date", "value"]
+    text: str
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
 class Criterion:
     """One clause of the policy as loaded from the YAML.
 
@@ -83,6 +93,10 @@ class Criterion:
     children: tuple[Criterion, ...] = ()
     role: str | None = None
     reason: str | None = None
+    # Documentation can settle it (the policy YAML's ``documentable``): a question on the DTR
+    # form, and a person's answer decides it where the record leaves it unknown.
+    documentable: bool = False
+    detail: DetailItem | None = None
 
     def walk(self) -> Iterable[Criterion]:
         """This criterion and every descendant, depth first."""
@@ -114,20 +128,41 @@ def _label(clause: str) -> str:
 
 
 def evaluate(criterion: Criterion, case: CaseFacts, predicates: Mapping[str, Predicate]) -> CriterionResult:
-    """Judge ``case`` against one criterion tree."""
-    return _evaluate(criterion, case, predicates, nested=False)
+    """Judge ``case`` against one criterion tree, documented answers included."""
+    answers = {answer.clause: answer for answer in case.documentation}
+    return _evaluate(criterion, case, predicates, answers, nested=False)
+
+
+def _documented(
+    criterion: Criterion, result: CriterionResult, answers: Mapping[str, DocumentedAnswer]
+) -> CriterionResult:
+    """A person's answer settles a documentable criterion the record leaves unknown; where
+    the record decides (met or not met), the record stands (contract, "Documentation")."""
+    answer = answers.get(criterion.clause) if criterion.documentable else None
+    if answer is None or result.status is not Status.UNKNOWN:
+        return result
+    status = Status.MET if answer.value else Status.NOT_MET
+    evidence = _dedupe([*result.evidence, answer.ref]) if answer.value else (answer.ref,)
+    reason = f"documented on the form ({answer.ref}): {'yes' if answer.value else 'no'}"
+    return CriterionResult(result.clause, status, result.text, evidence, reason, result.children)
 
 
 def _evaluate(
-    criterion: Criterion, case: CaseFacts, predicates: Mapping[str, Predicate], *, nested: bool
+    criterion: Criterion,
+    case: CaseFacts,
+    predicates: Mapping[str, Predicate],
+    answers: Mapping[str, DocumentedAnswer],
+    *,
+    nested: bool,
 ) -> CriterionResult:
     stem = predicates[criterion.test](case, criterion.params) if criterion.test else None
     if criterion.combinator is None:
         if stem is None:
             raise ValueError(f"{criterion.clause}: a leaf criterion needs a test")
-        return CriterionResult(criterion.clause, stem.status, criterion.text, stem.evidence, stem.reason)
+        leaf = CriterionResult(criterion.clause, stem.status, criterion.text, stem.evidence, stem.reason)
+        return _documented(criterion, leaf, answers)
 
-    children = tuple(_evaluate(child, case, predicates, nested=True) for child in criterion.children)
+    children = tuple(_evaluate(child, case, predicates, answers, nested=True) for child in criterion.children)
     combine = all_of if criterion.combinator == "all_of" else any_of
     branch = combine(child.status for child in children)
     status = all_of([stem.status, branch]) if stem else branch
@@ -135,7 +170,8 @@ def _evaluate(
     relevant = children if status is Status.UNKNOWN else tuple(child for child in children if child.status is status)
     evidence = _dedupe([*(stem.evidence if stem else ()), *(ref for child in relevant for ref in child.evidence)])
     reason = _branch_reason(criterion, status, branch, stem, children, nested=nested)
-    return CriterionResult(criterion.clause, status, criterion.text, evidence, reason, children)
+    result = CriterionResult(criterion.clause, status, criterion.text, evidence, reason, children)
+    return _documented(criterion, result, answers)
 
 
 def _fragment(result: CriterionResult) -> str | None:

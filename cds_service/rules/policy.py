@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from .evaluator import Criterion
+from .evaluator import Criterion, DetailItem
 from .predicates import REGISTRY, check_params
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "cp_phar_71.yaml"
@@ -42,7 +42,7 @@ _TOP_KEYS = {
     "unknown-indication",
 }
 _SET_KEYS = {"section", "title", "pathway", "dose_ceiling_mg_per_day", "criteria"}
-_CRITERION_KEYS = {"clause", "text", "test", "params", "all_of", "any_of", "role", "reason"}
+_CRITERION_KEYS = {"clause", "text", "test", "params", "all_of", "any_of", "role", "reason", "documentable"}
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
@@ -347,6 +347,7 @@ class _Parser:
         reason = data.get("reason")
         if reason is not None and (combinator is None or not isinstance(reason, str)):
             self.error(where, "reason is a text, on criteria with all_of / any_of only")
+        documentable, detail = self.documentable(data.get("documentable", False), where)
         return Criterion(
             clause=clause,
             text=text,
@@ -356,4 +357,23 @@ class _Parser:
             children=children,
             role=role if isinstance(role, str) else None,
             reason=" ".join(reason.split()) if isinstance(reason, str) else None,
+            documentable=documentable,
+            detail=detail,
         )
+
+    def documentable(self, value: Any, where: str) -> tuple[bool, DetailItem | None]:
+        """``documentable``: true / false, or ``{date: text}`` / ``{value: text, unit: text}``
+        for a question with a date or value item beside it."""
+        if isinstance(value, bool):
+            return value, None
+        if isinstance(value, Mapping) and len(set(value) & {"date", "value"}) == 1:
+            self.unexpected(value, {"date", "value", "unit"}, f"{where}.documentable")
+            kind = "date" if "date" in value else "value"
+            unit = value.get("unit")
+            if "unit" in value and (kind != "value" or not isinstance(unit, str) or not unit.strip()):
+                self.error(f"{where}.documentable", "unit is a text, beside value only")
+                unit = None
+            text = self.text(value, kind, f"{where}.documentable")
+            return True, DetailItem(kind, text, unit) if text else None
+        self.error(where, "documentable must be true, false, {date: text} or {value: text, unit: text}")
+        return False, None
