@@ -416,6 +416,7 @@ def main() -> int:
     stub_data = bodies.typical_request()["prefetch"]
     with FhirStub(stub_data, delay_s=args.fhir_delay_ms / 1000) as stub:
         fallback_body, _ = bodies.fallback_request(stub.base_url)
+        service_env["CDS_FHIR_SERVERS"] = stub.base_url  # no FHIR server is read unless allowed
         requests_ = {
             "captured": bodies.captured_request(),
             "typical": bodies.typical_request(),

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .fhir_api import routes as fhir_routes
 from .hooks import discovery, endpoint, feedback, openapi
 from .hooks.engine import Settings
+from .security.fhir_servers import FhirServerAllowList
 from .security.jwt_verifier import ConfigError, JwtVerifier, parse_trusted_issuers
 from .storage import Store
 from .web import config as config_module
@@ -44,6 +45,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         fhir_max_bytes=int(settings["CDS_FHIR_MAX_RESPONSE_BYTES"]),
         executor=ThreadPoolExecutor(max_workers=int(settings["CDS_FHIR_MAX_WORKERS"]), thread_name_prefix="fhir"),
         plan_overrides=settings.get("CDS_LOB_PLAN_OVERRIDES"),
+        fhir_servers=FhirServerAllowList(
+            settings["CDS_FHIR_SERVERS"],
+            {iss: source.fhir_servers for iss, source in (issuers or {}).items()},
+        ),
         now=settings.get("CLOCK"),
     )
 

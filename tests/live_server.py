@@ -46,9 +46,9 @@ def http(url: str, data: bytes | None = None) -> tuple[int, dict]:
 
 
 @contextmanager
-def running_service(tmp_path: Path, **extra: str) -> Iterator[str]:
-    """Yield the base URL of a gunicorn-served instance; stop it afterwards."""
-    port = free_port()
+def running_service(tmp_path: Path, port: int | None = None, **extra: str) -> Iterator[str]:
+    """Yield the base URL of a gunicorn-served instance (on ``port``, or a free one); stop it afterwards."""
+    port = port or free_port()
     env = service_env(tmp_path, PORT=str(port), **extra)
     env["GUNICORN_CMD_ARGS"] = f"--bind 127.0.0.1:{port}"  # loopback only in tests
     process = subprocess.Popen(web_command(), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -61,7 +61,7 @@ def call_service(service_id: str) -> Response:
         with compute_slot.computing():
             body = json_object()
             hook_instance = body.get("hookInstance")
-            outcome = _answer(service_id, service.hook, body)
+            outcome = _answer(service_id, service.hook, body, client_iss)
     except ServiceError as exc:
         # 400s once the hookInstance is known, 412s: on the trail too, then answered as they are.
         if isinstance(hook_instance, str) and hook_instance:
@@ -123,11 +123,11 @@ def _audit(call: HookCall) -> bool:
     return True
 
 
-def _answer(service_id: str, hook: str, body: dict[str, Any]) -> Outcome:
+def _answer(service_id: str, hook: str, body: dict[str, Any], issuer: str | None) -> Outcome:
     _check(body, hook)
     check_prefetch_size(body)
     try:
-        return evaluate(body, current_app.extensions["cds_settings"])
+        return evaluate(body, current_app.extensions["cds_settings"], issuer)
     except PrefetchError as exc:
         log.info(
             "prefetch unavailable",

@@ -22,6 +22,7 @@ from ..crd.coverage_information import coverage_information_action
 from ..rules.assessment import assess
 from ..rules.policy import load_policy
 from ..rules.rems import judge as judge_rems
+from ..security.fhir_servers import FhirServerAllowList
 from . import prefetch
 from .discovery import PREFETCH_TEMPLATES
 
@@ -35,6 +36,7 @@ class Settings:
     hook_deadline: float | None = None
     fhir_max_bytes: int = 10 * 1024 * 1024
     plan_overrides: dict[str, str] | None = None
+    fhir_servers: FhirServerAllowList = field(default_factory=FhirServerAllowList)
     now: Any = None  # callable returning an aware datetime; tests pin it
 
     def current_time(self) -> datetime:
@@ -110,7 +112,9 @@ def cards_for_case(
     return cards, assessment
 
 
-def evaluate(body: dict[str, Any], settings: Settings) -> Outcome:
+def evaluate(body: dict[str, Any], settings: Settings, issuer: str | None = None) -> Outcome:
+    """The answer to a checked request; ``issuer`` is the verified JWT's ``iss`` (None with
+    CDS_AUTH=disabled), whose own ``fhirServers`` this call may read from."""
     context = body["context"]
     draft_orders = context.get("draftOrders")
     selections = context.get("selections") if body["hook"] == "order-select" else None
@@ -123,6 +127,7 @@ def evaluate(body: dict[str, Any], settings: Settings) -> Outcome:
     resolved = prefetch.resolve(
         body,
         PREFETCH_TEMPLATES,
+        server=prefetch.allowed_server(body, settings.fhir_servers, issuer),
         executor=settings.executor,
         timeout=settings.fhir_timeout,
         max_pages=settings.fhir_max_pages,

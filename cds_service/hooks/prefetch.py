@@ -2,9 +2,12 @@
 
 CDS Hooks 2.0 semantics: a key sent as ``null`` means "no data"; an OperationOutcome
 under a key means the client's own read failed (taken as a failed read: unavailable);
-a key left out is read from ``fhirServer`` with ``fhirAuthorization``'s bearer token.
-Missing keys are read in parallel, each with a timeout, following ``next`` links on the
-FHIR server's own origin. Without a Patient nothing can be decided: that is a 412.
+a key left out is read from ``fhirServer`` with ``fhirAuthorization``'s bearer token, when
+that server is allowed (``security/fhir_servers.py``; a server that is not is never
+contacted, and its keys are unavailable, exactly as if it had not answered). Missing keys
+are read in parallel, each with a timeout, following ``next`` links under the same allowed
+base. Every value pasted into a template is percent-encoded. Without a Patient nothing can
+be decided: that is a 412.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote
 
 import requests
 
+from ..security.fhir_servers import FhirServerAllowList, ServerKey, without_query
 from ..web import compute_slot, json_text
 
 log = logging.getLogger(__name__)
@@ -55,19 +59,36 @@ class ResolvedPrefetch:
 
 
 def token_values(context: Mapping[str, Any]) -> dict[str, str]:
-    """The values prefetch tokens may use: first-level primitive context fields and user ids."""
+    """The values prefetch tokens may use: first-level primitive context fields and user ids,
+    each percent-encoded (of a ``Type/id`` reference, the id part), so that no value can add
+    a path segment, a query or a fragment to the URL it is pasted into."""
     values = {
-        f"context.{name}": str(value)
+        f"context.{name}": quote(str(value), safe="")
         for name, value in context.items()
         if isinstance(value, str | int | float) and not isinstance(value, bool)
     }
     user = context.get("userId")
     if isinstance(user, str) and "/" in user:
         kind, _, ident = user.partition("/")
+        values["context.userId"] = f"{quote(kind, safe='')}/{quote(ident, safe='')}"
         token = _USER_TOKENS.get(kind)
         if token and ident:
-            values[token] = ident
+            values[token] = quote(ident, safe="")
     return values
+
+
+def allowed_server(body: Mapping[str, Any], allow: FhirServerAllowList, issuer: str | None) -> ServerKey | None:
+    """The listed server this call's ``fhirServer`` names, or None (logged when one was named)."""
+    named = body.get("fhirServer")
+    if not isinstance(named, str):
+        return None
+    server = allow.match(named, issuer)
+    if server is None:
+        log.warning(
+            "fhirServer not allowed: not read",
+            extra={"event": "fhir_server_not_allowed", "fhirServer": without_query(named), "iss": issuer},
+        )
+    return server
 
 
 def render(template: str, values: Mapping[str, str]) -> str | None:
@@ -97,15 +118,15 @@ class FhirReader:
 
     def __init__(
         self,
-        base_url: str,
+        server: ServerKey,
         access_token: str | None,
         *,
         timeout: float,
         max_pages: int,
         max_bytes: int = 10 * 1024 * 1024,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.origin = _origin(self.base_url)
+        self.server = server
+        self.base_url = server.url
         self.timeout = timeout
         self.max_pages = max_pages
         self.max_bytes = max_bytes
@@ -161,8 +182,9 @@ class FhirReader:
         entries = list(body.get("entry") or [])
         page, pages = body, 1
         while pages < self.max_pages:
-            next_url = _next_link(page)
-            if next_url is None or _origin(next_url) != self.origin:
+            link = _next_link(page)
+            next_url = self.server.on_this_server(link) if link is not None else None
+            if next_url is None:
                 break
             try:
                 status, page = self._get(next_url)
@@ -179,11 +201,6 @@ class FhirReader:
         return merged
 
 
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
-
-
 def _next_link(bundle: dict) -> str | None:
     for link in bundle.get("link") or []:
         if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
@@ -195,19 +212,21 @@ def resolve(
     body: Mapping[str, Any],
     templates: Mapping[str, str],
     *,
+    server: ServerKey | None,
     executor: ThreadPoolExecutor,
     timeout: float,
     max_pages: int,
     deadline: float | None = None,
     max_bytes: int = 10 * 1024 * 1024,
 ) -> ResolvedPrefetch:
-    """Resolve every key of ``templates``. Reads still running after ``deadline`` seconds are
-    given up on (their keys become unavailable), so a hung FHIR server cannot hold the hook."""
+    """Resolve every key of ``templates``, reading what is missing from ``server`` (the allowed
+    server the call named, see :func:`allowed_server`; None reads nothing). Reads still running
+    after ``deadline`` seconds are given up on (their keys become unavailable), so a hung FHIR
+    server cannot hold the hook."""
     sent = body.get("prefetch") or {}
     resolved = ResolvedPrefetch()
-    server = body.get("fhirServer")
     reader = None
-    if isinstance(server, str) and urlsplit(server).scheme in {"http", "https"}:
+    if server is not None:
         token = (body.get("fhirAuthorization") or {}).get("access_token")
         reader = FhirReader(server, token, timeout=timeout, max_pages=max_pages, max_bytes=max_bytes)
 

@@ -13,6 +13,20 @@ from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from ..security.fhir_servers import FHIR_ID, request_refusal
+
+# Context ids are pasted into the FHIR reads' URLs: only FHIR ids (CONTRACT.md, Process).
+_FHIR_ID = validate.Regexp(rf"^{FHIR_ID.pattern}\Z", error="is not a FHIR id ([A-Za-z0-9-.]{{1,64}})")
+_USER_REFERENCE = validate.Regexp(
+    rf"^[A-Z][A-Za-z]+/{FHIR_ID.pattern}\Z", error="is not ResourceType/id with a FHIR id ([A-Za-z0-9-.]{{1,64}})"
+)
+
+
+def _fhir_server(value: str) -> None:
+    refusal = request_refusal(value)
+    if refusal:
+        raise ValidationError(refusal)
+
 
 class _Lenient(Schema):
     class Meta:
@@ -31,7 +45,7 @@ class FhirAuthorizationSchema(_Lenient):
 class HookRequestSchema(_Lenient):
     hook = fields.String(required=True, validate=validate.Length(min=1))
     hookInstance = fields.String(required=True, validate=validate.Length(min=1))
-    fhirServer = fields.String(validate=validate.Length(min=1))
+    fhirServer = fields.String(validate=[validate.Length(min=1), _fhir_server])
     fhirAuthorization = fields.Nested(FhirAuthorizationSchema, allow_none=True)
     context = fields.Dict(required=True)
     prefetch = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), allow_none=True)
@@ -58,8 +72,8 @@ class _DraftOrdersField(fields.Dict):
 
 
 class OrderSignContextSchema(_Lenient):
-    userId = fields.String(required=True, validate=validate.Length(min=1))
-    patientId = fields.String(required=True, validate=validate.Length(min=1))
+    userId = fields.String(required=True, validate=_USER_REFERENCE)
+    patientId = fields.String(required=True, validate=_FHIR_ID)
     encounterId = fields.String()
     draftOrders = _DraftOrdersField(
         required=True,

@@ -31,7 +31,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, Protocol
@@ -46,6 +46,8 @@ from cryptography.hazmat.primitives.asymmetric.ec import (
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from jwt import exceptions as jwt_errors
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from .fhir_servers import configured_server
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +127,8 @@ class JwksSource:
     kind: Literal["url", "file", "inline"]
     location: str  # the URL, the file path, or "inline"
     keys: Mapping[str, VerificationKey] = field(default_factory=dict, repr=False)
+    # The FHIR base URLs this issuer's calls may read from (its entry's "fhirServers"; fhir_servers.py).
+    fhir_servers: tuple[str, ...] = ()
 
     @classmethod
     def from_url(cls, url: str) -> JwksSource:
@@ -152,7 +156,8 @@ class JwksSource:
 
 
 def parse_trusted_issuers(raw: str | Mapping[str, Any] | None) -> dict[str, JwksSource]:
-    """Read ``CDS_TRUSTED_ISSUERS``: a JSON object mapping each ``iss`` to its JWKS source.
+    """Read ``CDS_TRUSTED_ISSUERS``: a JSON object mapping each ``iss`` to its JWKS source, or to
+    ``{"jwks": <source>, "fhirServers": [<FHIR base URL>, ...]}``.
 
     A source is an ``https://`` URL (``http://`` only for loopback hosts, for tests), a file path
     (read now), or an inline JWK Set object. An already-decoded mapping is accepted too.
@@ -184,6 +189,19 @@ def parse_trusted_issuers(raw: str | Mapping[str, Any] | None) -> dict[str, Jwks
 
 
 def _parse_source(source: Any) -> JwksSource:
+    if isinstance(source, Mapping) and "jwks" in source:
+        unknown = set(source) - {"jwks", "fhirServers"}
+        if unknown:
+            raise ConfigError(f"unknown field(s) {', '.join(map(_show, sorted(unknown)))}")
+        servers = source.get("fhirServers", [])
+        if not isinstance(servers, list) or not all(isinstance(url, str) for url in servers):
+            raise ConfigError("fhirServers must be an array of FHIR base URLs")
+        for url in servers:
+            try:
+                configured_server(url)
+            except ValueError as exc:
+                raise ConfigError(f"fhirServers: {exc}") from None
+        return replace(_parse_source(source["jwks"]), fhir_servers=tuple(servers))
     if isinstance(source, Mapping):
         return JwksSource.from_jwks(source)
     if not isinstance(source, str) or not source.strip():

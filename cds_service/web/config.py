@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ..security.fhir_servers import configured_server
+
 LineOfBusiness = Literal["medicaid", "marketplace", "commercial"]
 CommaList = Annotated[list[str], NoDecode]
 
@@ -47,6 +49,8 @@ class ServiceSettings(BaseSettings):
     CDS_FHIR_MAX_PAGES: int = Field(10, ge=1, le=1000)
     CDS_FHIR_MAX_WORKERS: int = Field(8, ge=1, le=256)
     CDS_CORS_ORIGINS: CommaList = Field(default_factory=lambda: ["*"])
+    # FHIR base URLs every call may read from (security/fhir_servers.py); default none.
+    CDS_FHIR_SERVERS: CommaList = Field(default_factory=list)
     CDS_LOB_PLAN_OVERRIDES: dict[str, LineOfBusiness] | None = None
     # Days hook-call and feedback rows are kept; ``lenalidomide-cds purge`` deletes older ones. None: kept for ever.
     CDS_AUDIT_RETENTION_DAYS: int | None = Field(None, ge=1, le=36500)
@@ -59,11 +63,18 @@ class ServiceSettings(BaseSettings):
             return value
         return value.strip().upper() if info.field_name == "LOG_LEVEL" else value.strip().lower()
 
-    @field_validator("CDS_CORS_ORIGINS", mode="before")
+    @field_validator("CDS_CORS_ORIGINS", "CDS_FHIR_SERVERS", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("CDS_FHIR_SERVERS")
+    @classmethod
+    def _fhir_servers(cls, value: list[str]) -> list[str]:
+        for url in value:
+            configured_server(url)  # ValueError names the URL and why
         return value
 
     @field_validator("CDS_PUBLIC_BASE_URL")

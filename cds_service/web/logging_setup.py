@@ -29,6 +29,7 @@ SAFE_FIELDS = (
     "count",
     "path",
     "method",
+    "fhirServer",
 )
 
 

@@ -201,9 +201,10 @@ def test_10_order_select_speaks_only_of_the_selection(client):
 
 
 @responses.activate
-def test_11_prefetch_missing_reads_the_fhir_server(client):
+def test_11_prefetch_missing_reads_the_fhir_server(make_app):
     server = load_json(SAMPLES / "fhir-server" / "11-prefetch-missing.json")
     base = server["base"].rstrip("/")
+    client = make_app(CDS_FHIR_SERVERS=base).test_client()
     for query, answer in server["responses"].items():
         url = query if query.startswith("http") else f"{base}/{query}"
         responses.get(

@@ -105,7 +105,10 @@ def _pa(result: dict) -> dict:
 def test_faulty_reads_become_unknown_not_unmet(make_app, fhir_server, fault):
     FaultyFhir.fault_for = {"MedicationRequest": fault, "PractitionerRole": fault}
     client = make_app(
-        CDS_HOOK_DEADLINE_SECONDS=0.5, CDS_FHIR_TIMEOUT_SECONDS=0.4, CDS_FHIR_MAX_RESPONSE_BYTES=1024 * 1024
+        CDS_FHIR_SERVERS=fhir_server,
+        CDS_HOOK_DEADLINE_SECONDS=0.5,
+        CDS_FHIR_TIMEOUT_SECONDS=0.4,
+        CDS_FHIR_MAX_RESPONSE_BYTES=1024 * 1024,
     ).test_client()
     started = time.monotonic()
     response = client.post(SIGN, json=_request(fhir_server))
@@ -121,15 +124,18 @@ def test_faulty_reads_become_unknown_not_unmet(make_app, fhir_server, fault):
 
 
 def test_refused_connection_without_a_patient_is_412(make_app):
-    client = make_app().test_client()
-    response = client.post(SIGN, json=_request(f"http://127.0.0.1:{_closed_port()}/fhir"))
+    closed = f"http://127.0.0.1:{_closed_port()}/fhir"
+    client = make_app(CDS_FHIR_SERVERS=closed).test_client()
+    response = client.post(SIGN, json=_request(closed))
     assert response.status_code == 412
     assert response.get_json()["issue"][0]["expression"] == ["prefetch.patient"]
 
 
 def test_patient_read_that_hangs_is_412_within_the_deadline(make_app, fhir_server):
     FaultyFhir.fault_for = {"Patient": "hang"}
-    client = make_app(CDS_HOOK_DEADLINE_SECONDS=0.5, CDS_FHIR_TIMEOUT_SECONDS=0.4).test_client()
+    client = make_app(
+        CDS_FHIR_SERVERS=fhir_server, CDS_HOOK_DEADLINE_SECONDS=0.5, CDS_FHIR_TIMEOUT_SECONDS=0.4
+    ).test_client()
     started = time.monotonic()
     response = client.post(SIGN, json=_request(fhir_server))
     assert response.status_code == 412
@@ -137,7 +143,7 @@ def test_patient_read_that_hangs_is_412_within_the_deadline(make_app, fhir_serve
 
 
 def test_healthy_local_server_gives_the_full_answer(make_app, fhir_server):
-    client = make_app().test_client()
+    client = make_app(CDS_FHIR_SERVERS=fhir_server).test_client()
     response = client.post(SIGN, json=_request(fhir_server))
     assert response.status_code == 200
     assert _pa(response.get_json())["extension"]["lenalidomide-cds.finding"]["likelihood"] == "likely-approved"
@@ -148,7 +154,7 @@ def test_a_call_waiting_on_the_fhir_server_does_not_hold_up_other_calls(make_app
     waits on the EHR's FHIR server lets the others compute meanwhile."""
     FaultyFhir.fault_for = {"MedicationRequest": "gate"}
     FaultyFhir.reached_gate, FaultyFhir.gate = threading.Event(), threading.Event()
-    app = make_app(CDS_HOOK_DEADLINE_SECONDS=5, CDS_FHIR_TIMEOUT_SECONDS=5)
+    app = make_app(CDS_FHIR_SERVERS=fhir_server, CDS_HOOK_DEADLINE_SECONDS=5, CDS_FHIR_TIMEOUT_SECONDS=5)
     waiting: dict = {}
     thread = threading.Thread(target=lambda: waiting.update(r=app.test_client().post(SIGN, json=_request(fhir_server))))
     thread.start()

@@ -10,7 +10,8 @@ import responses
 from responses import matchers
 
 from cds_service.hooks.discovery import PREFETCH_TEMPLATES
-from cds_service.hooks.prefetch import PrefetchError, render, resolve, token_values
+from cds_service.hooks.prefetch import PrefetchError, allowed_server, render, resolve, token_values
+from cds_service.security.fhir_servers import FhirServerAllowList
 
 BASE = "https://ehr.example.org/fhir"
 PATIENT = {"resourceType": "Patient", "id": "p1", "birthDate": "1960-01-01", "gender": "male"}
@@ -48,8 +49,12 @@ def executor():
         yield pool
 
 
+ALLOWED = FhirServerAllowList([BASE])
+
+
 def _resolve(body, executor):
-    return resolve(body, PREFETCH_TEMPLATES, executor=executor, timeout=2.0, max_pages=5)
+    server = allowed_server(body, ALLOWED, None)
+    return resolve(body, PREFETCH_TEMPLATES, server=server, executor=executor, timeout=2.0, max_pages=5)
 
 
 def test_tokens_and_rendering():
