@@ -1,25 +1,49 @@
-"""``pa-assessment``: how likely prior authorization is under CP.PHAR.71, criterion by criterion."""
+"""``pa-assessment``: how likely prior authorization is under CP.PHAR.71.
+
+The card shows what is open: when every criterion is met, a short note (the approval duration
+and where the criteria are); otherwise only the open or failing criteria, the met ones counted
+in one line. Every criterion, with its evidence, stays in the finding extension.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fhir_mappers.facts import CaseFacts
 
+from ..rules.rems import PregnancyFinding
 from .common import make_card
 from .dose_limit import INDICATION_NAMES
+from .text import CROSS, cell, join_words, plural, record_notes
 
-DATA_NAMES = {
-    "patient": "patient demographics",
-    "conditions": "diagnoses",
-    "medications": "medication history",
-    "coverage": "coverage",
-    "observations": "laboratory results",
-    "procedures": "procedures",
-    "practitioner": "prescriber",
-    "practitionerRoles": "prescriber roles",
+MAX_DETAIL_APPROVED = 600
+MAX_DETAIL = 1200
+STATUS_LABEL = {"not-met": f"{CROSS} not met", "unknown": "open"}
+
+# A criterion by its role, in a clinician's words: its name in the table, what the summary
+# asks documentation of, what the summary says when it fails.
+ROLE_NAMES = {
+    "diagnosis": ("Diagnosis", "the diagnosis", "diagnosis not covered by this policy"),
+    "prescriber": ("Prescriber", "the prescriber's specialty", "prescriber not a covered specialist"),
+    "age": ("Age", "the patient's age", "patient under 18"),
+    "use": ("Use", "the regimen or use", "use not covered"),
+    "concurrency": (
+        "No thalidomide or pomalidomide",
+        "that thalidomide or pomalidomide is stopped",
+        "thalidomide or pomalidomide beside it",
+    ),
+    "generic": ("Brand", "why brand Revlimid (an exception)", "brand Revlimid without an exception"),
+    "dose": ("Dose", "support for the dose", "dose above the plan's limit"),
 }
-STATUS_LABEL = {"met": "✅ met", "not-met": "❌ not met", "unknown": "❔ needs documentation"}
+# Section II (continued therapy) asks other things under the same roles.
+CONTINUED_NAMES = {
+    "diagnosis": ("Current therapy", "current lenalidomide therapy", "not currently on lenalidomide"),
+    "use": ("Response", "the response to therapy", "no response to therapy"),
+}
+# "(a, b, c, d, e, or f)", "(a-o)", "(i or ii)": the letters a criterion's text names.
+_LETTERS = re.compile(r"\s*\((?:[a-z]+(?:-[a-z]+)?(?:,? (?:or |and )?[a-z]+)*)\)\s*$")
+MAX_ALTERNATIVES = 6
 
 
 def _status(result: Any) -> str:
@@ -31,8 +55,13 @@ def _short_clause(clause: str) -> str:
     return clause.replace("CP.PHAR.71 ", "")
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _names(assessment: Any, result: Any) -> tuple[str, str, str]:
+    role = next((role for role, clause in assessment.role_clauses.items() if clause == result.clause), None)
+    if assessment.pathway == "continued" and role in CONTINUED_NAMES:
+        return CONTINUED_NAMES[role]
+    if role in ROLE_NAMES:
+        return ROLE_NAMES[role]
+    return (result.text, result.text, result.text)
 
 
 def criteria_finding(criteria: Any) -> list[dict[str, Any]]:
@@ -50,67 +79,118 @@ def criteria_finding(criteria: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _summary(assessment: Any) -> str:
-    name = INDICATION_NAMES.get(assessment.indication, assessment.indication)
-    section = ", ".join(_short_clause(c) for c in assessment.clauses)
-    not_met = [r for r in assessment.criteria if _status(r) == "not-met"]
-    unknown = [r for r in assessment.criteria if _status(r) == "unknown"]
-    if assessment.likelihood == "likely-approved":
-        months = f", {assessment.approval_months}-month approval" if assessment.approval_months else ""
-        return f"Prior auth likely approved: {name} criteria met (CP.PHAR.71 {section}){months}"
-    if assessment.likelihood == "likely-denied":
-        first = not_met[0]
-        more = f" and {len(not_met) - 1} more" if len(not_met) > 1 else ""
-        # The reason when it fits the summary; the criterion itself otherwise (the detail has both).
-        why = first.text
-        if first.reason:
-            head = first.reason.split(": ")[0]
-            why = first.reason if len(first.reason) <= 80 else head if len(head) <= 80 else first.text
-        return f"Prior auth likely denied: {why} ({_short_clause(first.clause)}){more}"
-    if assessment.indication == "unknown":
-        return "Prior auth needs documentation: no diagnosis covered by CP.PHAR.71 is on record"
-    clauses = ", ".join(_short_clause(r.clause) for r in unknown)
-    return (
-        f"Prior auth needs documentation: {len(unknown)} of {len(assessment.criteria)} criteria unconfirmed ({clauses})"
+def _first_phrase(text: str) -> str:
+    """An alternative's opening words: up to its first comma, colon or parenthesis."""
+    return re.split(r",|:| \(| and one| and both", text, maxsplit=1)[0].strip()
+
+
+def alternatives(result: Any) -> str | None:
+    """The alternatives of a clause, each named (``4.a with dexamethasone; 4.b ...``), when
+    its reason does not already name them; ``None`` for a clause without alternatives."""
+    children = getattr(result, "children", ())
+    if not children:
+        return None
+    labels = [_short_clause(child.clause).split(".", 2)[-1] for child in children]
+    reason = result.reason or ""
+    if any(re.search(rf"\b{re.escape(label)}\b", reason) for label in labels):
+        return None  # the reason already names the alternatives, or the one the record is on
+    if len(children) > MAX_ALTERNATIVES:
+        return f"one of the {len(children)} listed in {_short_clause(result.clause)}"
+    return "one of: " + "; ".join(
+        f"{label} {_first_phrase(child.text)}" for label, child in zip(labels, children, strict=True)
     )
 
 
-def _detail(case: CaseFacts, assessment: Any) -> str:
+def criterion_text(result: Any) -> str:
+    """The criterion's text without a list of letters it does not spell out."""
+    return _LETTERS.sub("", result.text) if getattr(result, "children", ()) else result.text
+
+
+def _summary(assessment: Any) -> str:
     name = INDICATION_NAMES.get(assessment.indication, assessment.indication)
-    lines = [
-        f"Assessed under **{', '.join(assessment.clauses)}**, {assessment.pathway} therapy, "
-        f"for **{name}**, on the record as of {case.as_of.isoformat()}.",
-        "",
-        "| Clause | Status | Criterion | On record |",
-        "|---|---|---|---|",
-    ]
-    for result in assessment.criteria:
-        why = result.reason or ", ".join(result.evidence) or ""
-        status = STATUS_LABEL[_status(result)]
-        lines.append(f"| {_short_clause(result.clause)} | {status} | {_cell(result.text)} | {_cell(why)} |")
-    if case.unavailable:
-        missing = ", ".join(sorted(DATA_NAMES.get(key, key) for key in case.unavailable))
-        lines += [
-            "",
-            f"⚠️ Could not be read from the EHR: **{missing}**. Criteria that depend on it are shown as "
-            "needing documentation, not as unmet.",
-        ]
+    not_met = [r for r in assessment.criteria if _status(r) == "not-met"]
     unknown = [r for r in assessment.criteria if _status(r) == "unknown"]
-    if unknown:
-        lines += ["", "**To send with the request:**"]
-        lines += [f"- {_short_clause(r.clause)}: {r.reason or r.text}" for r in unknown]
+    if assessment.likelihood == "likely-approved":
+        months = f"; {assessment.approval_months}-month approval" if assessment.approval_months else ""
+        return f"Prior auth likely approved for {name}: every criterion met{months}"
+    if assessment.likelihood == "likely-denied":
+        first = not_met[0]
+        why = first.reason if first.reason and len(first.reason) <= 90 else _names(assessment, first)[2]
+        more = f" (and {plural(len(not_met) - 1, 'more criterion', 'more criteria')})" if len(not_met) > 1 else ""
+        return f"Prior auth likely denied: {why}{more}"
+    if assessment.indication == "unknown":
+        return "Prior auth needs documentation: no diagnosis covered by the policy is on record"
+    asks = join_words([_names(assessment, r)[1] for r in unknown])
+    return f"Prior auth for {name} needs documentation of {asks}"
+
+
+def _contraindication_line(pregnancy: PregnancyFinding | None) -> list[str]:
+    """Cards in one answer agree: a contraindication on record is said here too (the
+    likelihood stays what the criteria make it)."""
+    if pregnancy is None or pregnancy.indicator != "critical":
+        return []
+    return [
+        "",
+        f"**Contraindicated:** the record shows a {pregnancy.text}; the policy lists pregnancy as a "
+        "contraindication (Appendix C). The likelihood above is judged on the criteria alone.",
+    ]
+
+
+def _approved_detail(case: CaseFacts, assessment: Any) -> list[str]:
+    name = INDICATION_NAMES.get(assessment.indication, assessment.indication)
+    months = (
+        f" Approval duration if approved: **{assessment.approval_months} months**."
+        if assessment.approval_months
+        else ""
+    )
+    return [
+        f"All {len(assessment.criteria)} criteria of **{', '.join(assessment.clauses)}** ({name}, "
+        f"{assessment.pathway} therapy) are met on the record as of {case.as_of.isoformat()}.{months}",
+        "",
+        "Each criterion, with the record it rests on, is in this card's finding "
+        "(`lenalidomide-cds.finding`), for the prior-authorization request.",
+    ]
+
+
+def _open_detail(case: CaseFacts, assessment: Any) -> list[str]:
+    name = INDICATION_NAMES.get(assessment.indication, assessment.indication)
+    shown = [r for r in assessment.criteria if _status(r) != "met"]
+    shown.sort(key=lambda r: _status(r) != "not-met")
+    lines = [
+        f"Judged under **{', '.join(assessment.clauses)}** ({name}, {assessment.pathway} therapy) "
+        f"on the record as of {case.as_of.isoformat()}.",
+        "",
+        "| Criterion | Status | What is missing |",
+        "|---|---|---|",
+    ]
+    for result in shown:
+        label = f"{_names(assessment, result)[0]} ({_short_clause(result.clause)})"
+        why = result.reason or criterion_text(result)
+        options = alternatives(result)
+        if options:
+            why = f"{why}; {options}"
+        lines.append(f"| {cell(label)} | {STATUS_LABEL[_status(result)]} | {cell(why)} |")
+    met = [r for r in assessment.criteria if _status(r) == "met"]
+    if met:
+        names = join_words([_names(assessment, r)[0].lower() for r in met])
+        lines += ["", f"Met on record: {len(met)} of {len(assessment.criteria)} ({names})."]
     if assessment.approval_months:
         lines += ["", f"Approval duration if approved: **{assessment.approval_months} months**."]
-    return "\n".join(lines)
+    return lines
 
 
-def pa_assessment_card(case: CaseFacts, assessment: Any, source_label: str) -> dict[str, Any]:
-    indicator = "info" if assessment.likelihood == "likely-approved" else "warning"
+def pa_assessment_card(
+    case: CaseFacts, assessment: Any, source_label: str, pregnancy: PregnancyFinding | None = None
+) -> dict[str, Any]:
+    approved = assessment.likelihood == "likely-approved"
+    lines = _approved_detail(case, assessment) if approved else _open_detail(case, assessment)
+    lines += _contraindication_line(pregnancy)
+    lines += [line for note in record_notes(case) for line in ("", note)]
     return make_card(
         code="pa-assessment",
         summary=_summary(assessment),
-        detail=_detail(case, assessment),
-        indicator=indicator,
+        detail="\n".join(lines),
+        indicator="info" if approved else "warning",
         source_label=source_label,
         orders=[case.order.ref],
         clauses=list(assessment.clauses),

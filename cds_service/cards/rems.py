@@ -9,15 +9,18 @@ supply without refills when the order asks for more.
 from __future__ import annotations
 
 import math
+from datetime import date, timedelta
 from typing import Any
 
 from fhir_mappers.facts import CaseFacts
 
-from ..rules.rems import MET, UNKNOWN, UNMET, RemsJudgement, load_rems
+from ..rules.rems import MET, UNKNOWN, UNMET, RemsJudgement, StepResult, load_rems
 from .common import json_copy, make_card, override_reason, update_suggestion
+from .text import date_window, day_month, join_words, plural
 
-_MARK = {"met": "✅ met", "unmet": "❌ unmet", "unverified": "❔ to confirm"}
 UCUM = "http://unitsofmeasure.org"
+# An order-sign detail in the worst case (nothing on record) stays within this many characters.
+MAX_DETAIL = 1500
 
 
 def _links() -> list[dict[str, str]]:
@@ -28,13 +31,17 @@ def _label(category: str) -> str:
     return load_rems()["risk_categories"].get(category, "Risk category unknown")
 
 
-def _contraception(category: str) -> str:
+def _base(step: StepResult) -> dict[str, Any]:
+    return next(base for base in load_rems()["steps"] if base["id"] == step.id)
+
+
+def _contraception(category: str) -> str | None:
     texts = load_rems()["contraception_text"]
     if category in load_rems()["reproductive_potential"] or category == UNKNOWN:
         return texts["female-reproductive-potential"]
     if category in {"adult-male", "male-child"}:
         return texts["male"]
-    return texts["female-not-reproductive-potential"]
+    return None
 
 
 def rewritten_order(case: CaseFacts, draft: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -80,17 +87,136 @@ def _finding(j: RemsJudgement) -> dict[str, Any]:
     }
 
 
+# --- the three parts ------------------------------------------------------------------------
+
+
+def _order_day(case: CaseFacts) -> date:
+    return case.rems.order_at.date() if case.rems else case.as_of
+
+
+def _pregnancy_line(case: CaseFacts, j: RemsJudgement, step: StepResult) -> str:
+    """What blocks dispensing, with the date windows computed for this order."""
+    if j.pregnancy is not None and j.pregnancy.indicator == "critical":
+        return (
+            f"- **Pregnancy:** {j.pregnancy.text}. Lenalidomide is contraindicated in pregnancy; "
+            "see the pregnancy card."
+        )
+    limits = load_rems()["limits"]
+    day = _order_day(case)
+    needs = []
+    if "early" in step.missing:
+        low, high = limits["initial_test_days"]
+        needs.append(f"a negative test {date_window(day - timedelta(days=high), day - timedelta(days=low))}")
+    if "confirm" in step.missing:
+        needs.append(f"{'another' if needs else 'a negative test'} within 24 hours before signing")
+    if "recent" in step.missing:
+        since = day - timedelta(days=limits["subsequent_test_days"])
+        needs.append(f"a negative test within 7 days before signing (from {day_month(since)})")
+    found = step.shows.split(": ", 1)[-1] if step.evidence else "none valid on record"
+    kind = {"initial": "Initial prescription", "subsequent": "Subsequent prescription"}.get(
+        j.prescription, "Not known to be a subsequent prescription"
+    )
+    who = "" if j.risk_category != UNKNOWN else " (if the patient can become pregnant)"
+    return (
+        f"- **Pregnancy tests{who}:** {found}. {kind}: needs {' and '.join(needs) or 'a valid negative test'}, "
+        "sensitive to at least 50 mIU/mL."
+    )
+
+
+def _order_line(step: StepResult, category: str) -> str:
+    """One thing to fix in this order, in the prescriber's words."""
+    shows = step.shows
+    if step.id == "days-supply":
+        todo = "at most 28 days" if step.status == UNMET else "state the days' supply (at most 28 days)"
+        return f"- **Supply:** {shows}; {todo}."
+    if step.id == "refills":
+        return f"- **Refills:** {shows}; none allowed (each prescription needs a new authorization number)."
+    if step.id == "risk-category-on-prescription":
+        if step.status == UNMET:
+            return f"- **Risk category:** {shows}; correct it to “{_label(category)}”."
+        target = f"“{_label(category)}”" if category != UNKNOWN else "the patient's risk category"
+        return f"- **Risk category:** none on the order; add {target}."
+    if step.id == "authorization-number":
+        return "- **Authorization number:** none on the order; add the number issued after your survey."
+    if step.id == "certified-pharmacy":
+        return f"- **Pharmacy:** {shows}; send it to a REMS-certified pharmacy."
+    return f"- **{_base(step)['label']}:** {shows}. {step.action}"
+
+
+def _program_line(steps: list[StepResult]) -> str:
+    rems = load_rems()
+    site = rems["links"][0]["url"]
+    what = join_words([_base(s)["label"] for s in steps])
+    return f"**Confirm in the REMS program** ([{site.removeprefix('https://www.')}]({site}), {rems['phone']}): {what}."
+
+
+def _on_record_line(steps: list[StepResult]) -> str | None:
+    """What the record confirms, in one line: the order's own facts, then the program's."""
+    met = [s for s in steps if s.status == MET]
+    if not met:
+        return None
+    shown = [s.shows for s in met if _base(s)["part"] != "program"]
+    shown += [_base(s)["label"] for s in met if _base(s)["part"] == "program"]
+    return "**On record:** " + "; ".join(shown) + "."
+
+
+def _parts(j: RemsJudgement) -> tuple[list[StepResult], list[StepResult], list[StepResult]]:
+    """The open steps by part; within a part what the record shows is wrong comes first."""
+    parts: dict[str, list[StepResult]] = {"blocks": [], "order": [], "program": []}
+    for step in sorted(j.open_steps, key=lambda s: s.status != UNMET):
+        parts[_base(step)["part"]].append(step)
+    return parts["blocks"], parts["order"], parts["program"]
+
+
+def _problem(step: StepResult) -> str:
+    """An open step in a few words, for the summary."""
+    if step.id == "risk-category-on-prescription":
+        return "wrong risk category" if step.status == UNMET else "no risk category"
+    if step.id == "authorization-number":
+        return "no authorization number"
+    if step.id == "certified-pharmacy":
+        return "no certified pharmacy"
+    return step.shows
+
+
+def _summary(j: RemsJudgement, blocks: list[StepResult], order: list[StepResult], program: list) -> str:
+    if j.pregnancy is not None and j.pregnancy.indicator == "critical":
+        return f"{j.pregnancy.text.capitalize()}: lenalidomide cannot be dispensed"
+    if j.unlawful:
+        return "No valid negative pregnancy test on record: lenalidomide cannot be dispensed"
+    problems = [_problem(s) for s in blocks + order]
+    if problems:
+        text = f"Lenalidomide REMS: {join_words(problems[:3])}"
+        more = len(problems) - 3
+        if more > 0:
+            text += f", {more} more"
+        return text + (f"; confirm {plural(len(program), 'item')} with the program" if program else "")
+    return f"Lenalidomide REMS: confirm {join_words([_base(s)['label'] for s in program])}"
+
+
+def _rewrite_note(j: RemsJudgement, rewrite_label: str | None) -> list[str]:
+    fixable = [s for s in j.steps if s.status == UNMET and s.id in {"days-supply", "refills"}]
+    if fixable and rewrite_label:
+        return [f"Accept “{rewrite_label}” to fix {join_words([_base(s)['label'].lower() for s in fixable])}."]
+    return []
+
+
 def rems_card(
-    case: CaseFacts, draft: dict[str, Any] | None, j: RemsJudgement, source_label: str, hook: str = "order-sign"
+    case: CaseFacts,
+    draft: dict[str, Any] | None,
+    j: RemsJudgement,
+    source_label: str,
+    hook: str = "order-sign",
 ) -> dict[str, Any] | None:
-    """One card per order while any REMS step is unmet or unverified (CONTRACT.md)."""
-    open_steps = j.open_steps
-    if not open_steps:
+    """One card per order while any REMS step is unmet or unverified (CONTRACT.md), in three
+    parts, most urgent first: what blocks dispensing, what to fix in this order, what to confirm
+    in the REMS program; then one line of what the record confirms."""
+    if not j.open_steps:
         return None
     indicator = "critical" if j.unlawful else "warning"
-    # The first thing to do: what the order must change, then the pregnancy test, then the list's order.
-    first = min(open_steps, key=lambda s: (s.status != UNMET, s.id != "pregnancy-test"))
-    category = _label(j.risk_category)
+    blocks, order, program = _parts(j)
+    if j.pregnancy is not None and j.pregnancy.indicator == "critical" and not blocks:
+        blocks = [s for s in j.steps if s.id == "pregnancy-test"]
     common = {
         "code": "rems",
         "indicator": indicator,
@@ -99,37 +225,40 @@ def rems_card(
         "clauses": j.clauses,
         "finding_extra": _finding(j),
         "links": _links(),
+        "summary": _summary(j, blocks, order, program),
     }
+    category = _label(j.risk_category)
+    kind = {"initial": "Initial prescription", "subsequent": "Subsequent prescription"}.get(
+        j.prescription, "Initial or subsequent prescription unknown"
+    )
+    context = f"**{category}:** {j.why}. {kind}: {j.prescription_why}."
+    block_lines = [_pregnancy_line(case, j, s) for s in blocks]
+    order_lines = [_order_line(s, j.risk_category) for s in order]
     if hook == "order-select":
+        first = ["**Blocks dispensing**", *block_lines] if block_lines else []
+        if not first and order_lines:
+            first = ["**Fix in this order**", order_lines[0]]
+            common["summary"] = _summary(j, [], order[:1], [])
+        if not first:
+            first = [_program_line(program)]
         return make_card(
-            # The action without its parenthesis keeps the summary whole (the detail has it all).
-            summary=f"Lenalidomide REMS – {category}: {first.action.split(' (')[0].rstrip('.')}",
-            detail=(
-                f"**Risk category:** {category} ({j.why}).\n\n**First:** {first.action}\n\n"
-                f"{len(open_steps)} of {len(j.steps)} REMS requirements are not shown by the record; "
-                "the full checklist comes when the order is signed."
-            ),
-            **common,
+            detail="\n".join([*first, "", context, "", "The full REMS check follows when you sign."]), **common
         )
-    lines = [
-        f"**Patient risk category:** {category} — {j.why}. Write it on the prescription.",
-        f"**Prescription:** {j.prescription} ({j.prescription_why}).",
-        "",
-        "| requirement | status | what the record shows / what to do |",
-        "|---|---|---|",
-    ]
-    for s in j.steps:
-        todo = "" if s.status == MET else f" **{s.action}**"
-        lines.append(f"| `{s.id}` | {_MARK[s.status]} | {s.text}.{todo} |")
-    lines += ["", f"**Contraception:** {_contraception(j.risk_category)}"]
-    if any(s.status == UNMET for s in j.steps):
-        lines += ["", "Unmet requirements must change before lenalidomide can be dispensed."]
-    if j.unlawful:
-        why = j.pregnancy.text if j.pregnancy is not None else "no valid negative pregnancy test is on record"
-        lines += ["", f"**Dispensing would not be permitted as ordered**: {why}."]
-    lines += ["", f"Lenalidomide REMS: 1-888-423-5436. Source: {load_rems()['source']}."]
+    lines: list[str] = []
+    if block_lines:
+        lines += ["**Blocks dispensing**", *block_lines, ""]
+    if order_lines:
+        lines += ["**Fix in this order**", *order_lines, *_rewrite_note(j, None), ""]
+    if program:
+        lines += [_program_line(program), ""]
+    on_record = _on_record_line(j.steps)
+    if on_record:
+        lines += [on_record, ""]
+    lines.append(context)
+    contraception = _contraception(j.risk_category)
+    if contraception and any(s.id == "contraception-counseling" for s in program):
+        lines += ["", f"**Contraception:** {contraception}"]
     return make_card(
-        summary=f"Lenalidomide REMS – {category}: {len(open_steps)} requirement(s) to complete or confirm",
         detail="\n".join(lines),
         suggestions=_suggestions(case, draft, j),
         override_reasons=[

@@ -105,7 +105,7 @@ def cards_for_case(
     concurrent = concurrent_imid_card(case, clauses["concurrency"], source_label)
     if concurrent:
         cards.append(concurrent)
-    cards.append(pa_assessment_card(case, assessment, source_label))
+    cards.append(pa_assessment_card(case, assessment, source_label, rems.pregnancy))
     for card in (rems_card(case, draft, rems, source_label, hook), rems_monitoring_card(case, rems, source_label)):
         if card:
             cards.append(card)

@@ -284,15 +284,21 @@ def _line(case: CaseFacts, params: Mapping[str, Any]) -> Outcome:
     has_required = not including or any(m.ingredients & including for m in mine)
     if len(groups) >= wanted and has_required:
         names = "; ".join(" + ".join(sorted({n for m in g for n in m.ingredients})) for g in groups)
-        return Outcome(Status.MET, _refs(mine), f"{len(groups)} prior regimen(s) on record: {names}")
-    need = f"{wanted} prior regimen(s)" + (f", one with {_or_list(sorted(including))}" if including else "")
+        return Outcome(Status.MET, _refs(mine), f"{_regimens(len(groups))} on record: {names}")
+    need = _regimens(wanted) + (f", one with {_or_list(sorted(including))}" if including else "")
     if _unavailable(case, "medications"):
         return Outcome(Status.UNKNOWN, (), f"medications could not be read: document {need}")
     return Outcome(
         Status.UNKNOWN,
         _refs(mine),
-        f"{len(groups)} prior {label} regimen(s) on record; document {need}",
+        f"{_regimens(len(groups), label)} on record; document {need}",
     )
+
+
+def _regimens(count: int, disease: str = "") -> str:
+    """``1 prior regimen``, ``no prior mantle cell lymphoma regimens``."""
+    what = f"prior {disease} regimen".replace("  ", " ")
+    return f"{count or 'no'} {what}{'' if count == 1 else 's'}"
 
 
 # --- section II: continued therapy ---------------------------------------------------------

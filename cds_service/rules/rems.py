@@ -33,9 +33,11 @@ def load_rems() -> dict[str, Any]:
         raise ValueError("lenalidomide_rems.yaml: duplicate step id")
     known = set(data["risk_categories"]) | {UNKNOWN}
     for step in data["steps"]:
-        missing = {"id", "who", "text", "action", "cite", "applies_to"} - set(step)
+        missing = {"id", "label", "part", "who", "text", "action", "cite", "applies_to"} - set(step)
         if missing:
             raise ValueError(f"lenalidomide_rems.yaml: step {step.get('id')} lacks {sorted(missing)}")
+        if step["part"] not in {"blocks", "order", "program"}:
+            raise ValueError(f"lenalidomide_rems.yaml: step {step['id']} has an unknown part")
         if step["applies_to"] != "all" and not set(step["applies_to"]) <= known:
             raise ValueError(f"lenalidomide_rems.yaml: step {step['id']} applies to an unknown category")
     return data
@@ -49,6 +51,10 @@ class StepResult:
     action: str  # what to do or confirm
     cite: str
     evidence: tuple[str, ...] = ()
+    shows: str = ""  # what the record shows, without the requirement (the cards' wording)
+    # The pregnancy tests still needed: "early" (10-14 days before an initial prescription),
+    # "confirm" (within 24 hours before it), "recent" (within 7 days before a subsequent one).
+    missing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -250,17 +256,20 @@ def _pregnancy_test_step(case: CaseFacts, kind: str, pregnancy: PregnancyFinding
     ev = case.rems
     if pregnancy is not None and pregnancy.indicator == "critical":
         return _step(base, UNMET, f"{pregnancy.text}: lenalidomide is contraindicated", pregnancy.evidence)
+    needed = ("recent",) if kind == "subsequent" else ("early", "confirm")
     if ev is None or not ev.pregnancy_tests:
-        return _step(base, UNVERIFIED, "no pregnancy test on record")
+        return _step(base, UNVERIFIED, "no pregnancy test on record", missing=needed)
     tests = [t for t in ev.pregnancy_tests if _counts(t, ev, limits["test_sensitivity_miu_ml"])]
     weak = [
         t
         for t in ev.pregnancy_tests
         if t.sensitivity_miu_ml and t.sensitivity_miu_ml > limits["test_sensitivity_miu_ml"]
     ]
-    note = f" ({len(weak)} test(s) not sensitive to 50 mIU/mL do not count)" if weak else ""
+    note = (
+        f" ({len(weak)} {'tests' if len(weak) > 1 else 'test'} not sensitive to 50 mIU/mL do not count)" if weak else ""
+    )
     if not tests:
-        return _step(base, UNVERIFIED, f"no negative pregnancy test before the order on record{note}")
+        return _step(base, UNVERIFIED, f"no negative pregnancy test before the order on record{note}", missing=needed)
     latest = tests[-1]
     hours = (ev.order_at - latest.at).total_seconds() / 3600 if latest.at else None
     if kind == "subsequent":
@@ -272,6 +281,7 @@ def _pregnancy_test_step(case: CaseFacts, kind: str, pregnancy: PregnancyFinding
             f"latest negative test on {_day(latest.at)} is more than 7 days before the order: "
             f"a new test is needed (testing every 4 weeks, every 2 weeks with irregular menses){note}",
             (latest.ref,),
+            missing=needed,
         )
     low, high = limits["initial_test_days"]
     order_day = ev.order_at.date()
@@ -290,16 +300,20 @@ def _pregnancy_test_step(case: CaseFacts, kind: str, pregnancy: PregnancyFinding
     if not early:
         missing.append("a negative test 10 to 14 days before")
     if not confirm:
-        age = f" (the latest is {hours:.0f} hours old)" if hours is not None else ""
+        old = f"{hours:.0f} hours" if hours is not None and hours < 48 else f"{(hours or 0) / 24:.0f} days"
+        age = f" (the latest is {old} old)" if hours is not None else ""
         missing.append(f"a negative test within 24 hours before{age}")
     refs = tuple(t.ref for t in (early[-1:] + confirm[-1:]))
-    return _step(base, UNVERIFIED, f"{first}: no record of {' and '.join(missing)}{note}", refs)
+    which = tuple(name for name, found in (("early", early), ("confirm", confirm)) if not found)
+    return _step(base, UNVERIFIED, f"{first}: no record of {' and '.join(missing)}{note}", refs, which)
 
 
 # --- steps ---------------------------------------------------------------------------------
 
 
-def _step(base: dict, status: str, shows: str, evidence: tuple[str, ...] = ()) -> StepResult:
+def _step(
+    base: dict, status: str, shows: str, evidence: tuple[str, ...] = (), missing: tuple[str, ...] = ()
+) -> StepResult:
     return StepResult(
         id=base["id"],
         status=status,
@@ -307,6 +321,8 @@ def _step(base: dict, status: str, shows: str, evidence: tuple[str, ...] = ()) -
         action=base["action"],
         cite=base["cite"],
         evidence=tuple(evidence),
+        shows=shows,
+        missing=missing,
     )
 
 
@@ -396,7 +412,7 @@ def _judge_step(base: dict, case: CaseFacts, j: RemsJudgement, from_record: bool
         # An absent numberOfRepeatsAllowed means no refills are authorized.
         if order.refills is None or order.refills <= limits["max_refills"]:
             return _step(base, MET, "no refills")
-        return _step(base, UNMET, f"{order.refills} refill(s) ordered")
+        return _step(base, UNMET, f"{order.refills} refill{'s' if order.refills != 1 else ''} ordered")
     if step_id == "certified-pharmacy":
         if ev and ev.pharmacy_certified:
             return _step(base, MET, "the order names a certified pharmacy")

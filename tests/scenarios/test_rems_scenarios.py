@@ -208,8 +208,11 @@ def test_mm_with_dexamethasone_and_no_anticoagulant_gets_thromboprophylaxis(clie
 
 def test_order_select_is_short_and_names_the_category_and_first_step(client):
     card, finding = rems(post(client, "32-rems-order-select-short.json"))
-    assert "Adult female of reproductive potential" in card["summary"]
-    assert "pregnancy test" in card["summary"].lower()
+    assert card["summary"] == "No valid negative pregnancy test on record: lenalidomide cannot be dispensed"
+    # The windows computed for this order (authoredOn 2026-11-20): 10-14 days before, and 24 hours.
+    assert "a negative test between 6 and 10 November and another within 24 hours before signing" in card["detail"]
+    assert "Adult female of reproductive potential" in card["detail"]
+    assert "Fix in this order" not in card["detail"]  # only what blocks dispensing
     assert "suggestions" not in card
     assert finding["riskCategory"] == "adult-female-reproductive-potential"
     assert card["indicator"] == "critical"

@@ -53,7 +53,10 @@ def test_order_select_card_is_short_and_has_no_suggestion():
     card = rems_card(c, draft, judge(c), "Plan", hook="order-select")
     assert card is not None
     assert "suggestions" not in card
-    assert card["summary"].startswith("Lenalidomide REMS – Adult male: Prescribe no more than 4 weeks")
+    # Only the first thing to fix in this order: the supply, not the list behind it.
+    assert card["summary"] == "Lenalidomide REMS: 35-day supply ordered"
+    assert "**Supply:** 35-day supply ordered; at most 28 days." in card["detail"]
+    assert "Authorization number" not in card["detail"] and "Confirm in the REMS program" not in card["detail"]
     assert len(card["summary"]) < 140
     assert card["extension"][FINDING]["riskCategory"] == "adult-male"
 
