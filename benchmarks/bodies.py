@@ -1,7 +1,7 @@
 """The request bodies the benchmark sends, built from data nobody on the project invented.
 
 - ``captured``: the CDS Hooks sandbox's order-sign, exactly as captured
-  (``../shared/fixtures/sandbox-captured/capture-order-sign-007.json``), except that its
+  (``tests/fixtures/sandbox-captured/capture-order-sign-007.json``), except that its
   ``fhirServer`` (the sandbox's own server on 127.0.0.1:8090, not running here) is left out, so
   the keys the sandbox did not prefetch are "unavailable" and no read leaves the service. The
   FHIR reads are measured separately (``fallback``).
@@ -12,7 +12,7 @@
   benchmark's local FHIR server, which serves the typical request's prefetch (``fhir_stub.py``).
 
 The filler resources are copies of the sample bundle's own resources and of the official FHIR R4
-examples in ``../shared/fixtures/hl7-r4-examples`` (so every code in them comes from those
+examples in ``tests/fixtures/hl7-r4-examples`` (so every code in them comes from those
 sources), with new ids, this patient as subject, and dates spread over the past years.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 PROJECT = Path(__file__).resolve().parent.parent
-FIXTURES = PROJECT.parent / "shared" / "fixtures"
+FIXTURES = PROJECT / "tests" / "fixtures"
 SAMPLE = PROJECT / "sample_bundles" / "01-mm-likely-approved.json"
 CAPTURE = FIXTURES / "sandbox-captured" / "capture-order-sign-007.json"
 R4 = FIXTURES / "hl7-r4-examples"

@@ -7,7 +7,9 @@ are left out, so no code that nobody could source ever reaches a rule. Rows mark
 ``likely`` are kept with their confidence so that a reader can see which matches rest on
 a single source.
 
-Run: ``python scripts/build_codesets.py [path/to/terminology.json]``
+Run: ``python scripts/build_codesets.py [path/to/terminology.json]``. Only regenerating needs
+``../shared/reference/terminology.json`` (the default source) beside the project; the service and the
+tests read the committed ``codesets.json`` and nothing in ``../shared``.
 """
 
 from __future__ import annotations
@@ -151,6 +153,9 @@ def build(rows: list[dict]) -> dict:
 
 def main(argv: list[str]) -> int:
     source = Path(argv[1]) if len(argv) > 1 else DEFAULT_SOURCE
+    if not source.is_file():
+        print(f"build_codesets: {source} not found; pass the terminology reference's path", file=sys.stderr)
+        return 2
     rows = json.loads(source.read_text(encoding="utf-8"))
     TARGET.write_text(json.dumps(build(rows), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {TARGET.relative_to(ROOT)}")

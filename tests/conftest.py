@@ -1,4 +1,10 @@
-"""Shared fixtures: an app with a temporary feedback store, a client, and the shared/ folder."""
+"""Shared fixtures: an app with a temporary feedback store, a client, and the test data's folders.
+
+The project's tests need nothing beside the project: public fixtures live in ``tests/fixtures/``
+(their provenance and licenses are in its README). The only exception is ``../shared``'s vendor
+examples, which state no license and so are not copied; tests reach them through ``shared_dir()``
+or ``shared_files()``, which skip with the reason when ``../shared`` is absent.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +18,13 @@ import pytest
 from cds_service.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-FIXTURES = SHARED / "fixtures"
+FIXTURES = ROOT / "tests" / "fixtures"
 SAMPLES = ROOT / "sample_bundles"
+SHARED = ROOT.parent / "shared"
+SHARED_ABSENT = (
+    "needs ../shared beside the project: the vendor examples state no license, so they are not"
+    " copied into tests/fixtures (see tests/fixtures/README.md)"
+)
 
 # Sample bundles are written as of 2026-11-20; judge them on that day.
 FIXED_NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -22,6 +32,43 @@ FIXED_NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
 def load_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def fixture_files(folder: Path, pattern: str = "*.json") -> list[Path]:
+    """The files of ``folder`` matching ``pattern``, sorted; none is an error, not zero tests.
+
+    Used for parametrizing: a moved or misspelt folder must fail the run (at collection), never
+    make its tests vanish without a word.
+    """
+    files = sorted(folder.glob(pattern))
+    if not files:
+        raise FileNotFoundError(f"no {pattern} in {folder}: a parametrized test would silently run zero cases")
+    return files
+
+
+def shared_dir(*parts: str) -> Path:
+    """A folder of ``../shared`` (e.g. ``shared_dir("fixtures", "vendor-examples")``).
+
+    Skips the calling test with the reason when ``../shared`` is absent; a missing folder inside a
+    present ``../shared`` is an error, as a renamed folder would otherwise hide tests.
+    """
+    if not SHARED.is_dir():
+        pytest.skip(SHARED_ABSENT)
+    folder = SHARED.joinpath(*parts)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is missing from ../shared")
+    return folder
+
+
+def shared_files(*parts: str, pattern: str = "*.json") -> list[Any]:
+    """Parameters for ``pytest.mark.parametrize`` over the files of a ``../shared`` folder.
+
+    When ``../shared`` is absent this is a single parameter that is skipped with the reason, so
+    the report says why those cases did not run; when present, it is ``fixture_files()``.
+    """
+    if not SHARED.is_dir():
+        return [pytest.param(None, id="shared-absent", marks=pytest.mark.skip(reason=SHARED_ABSENT))]
+    return list(fixture_files(SHARED.joinpath(*parts), pattern))
 
 
 @pytest.fixture
@@ -52,3 +99,9 @@ def client(app):
 def findings(response_json: dict, code: str) -> list[dict]:
     """The cards of one finding code."""
     return [card for card in response_json["cards"] if card["extension"]["lenalidomide-cds.finding"]["code"] == code]
+
+
+@pytest.fixture
+def vendor_examples() -> Path:
+    """``../shared/fixtures/vendor-examples`` (no license stated: not copied), or skip with the reason."""
+    return shared_dir("fixtures", "vendor-examples")

@@ -6,6 +6,7 @@ import copy
 from datetime import UTC, date, datetime
 
 from fhir_mappers.case import build_cases, lenalidomide_draft_refs
+from tests.conftest import fixture_files
 from tests.fhir_mappers.helpers import (
     FIXTURES,
     bundle,
@@ -64,7 +65,7 @@ def test_sandbox_empty_draft_on_page_load_gives_nothing():
 
 
 def test_spec_examples_give_nothing():
-    for path in sorted((FIXTURES / "spec-examples").glob("*.json")):
+    for path in fixture_files(FIXTURES / "spec-examples"):
         request = load(path)
         assert _cases(request, selections=request["context"].get("selections")) == [], path.name
 

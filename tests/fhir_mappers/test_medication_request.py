@@ -9,6 +9,7 @@ import pytest
 from fhir_mappers.facts import Cycle
 from fhir_mappers.medication_request import is_lenalidomide, map_lenalidomide_order, map_medication_on_record
 from fhir_mappers.resources import ResourceIndex
+from tests.conftest import fixture_files
 from tests.fhir_mappers.helpers import (
     FIXTURES,
     NDC,
@@ -22,7 +23,7 @@ from tests.fhir_mappers.helpers import (
 )
 
 R4_REQUESTS = sorted(R4.glob("MedicationRequest-*.json"))
-SPEC_EXAMPLES = sorted((FIXTURES / "spec-examples").glob("*.json"))
+SPEC_EXAMPLES = fixture_files(FIXTURES / "spec-examples")
 
 
 def _draft(request: dict) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import random
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from fhir_mappers.medication_request import is_lenalidomide, map_lenalidomide_or
 from fhir_mappers.patient import age_on, map_patient
 from fhir_mappers.practitioner import map_prescriber
 from fhir_mappers.resources import ResourceIndex, iter_resources
+from tests.conftest import fixture_files, shared_files
 from tests.fhir_mappers.helpers import FIXTURES, load
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
@@ -99,20 +101,19 @@ def _mutate(node: Any, rng: random.Random) -> Any:
     return node
 
 
-def _fixture_values() -> list[tuple[str, Any]]:
-    out = []
-    for path in sorted(FIXTURES.rglob("*.json")):
-        if "jwks" in path.name:
-            continue
-        out.append((path.name, load(path)))
-    return out
+# Every real request and resource: the project's own fixtures and, when ../shared is beside the
+# project, the vendor examples that state no license (one skipped case with the reason otherwise).
+# The licensed vendor-examples folders (US Core, Da Vinci CRD) are copied into the project: not twice.
+FIXTURE_FILES = [path for path in fixture_files(FIXTURES, "*/*.json") if "jwks" not in path.name] + [
+    path
+    for path in shared_files("fixtures", "vendor-examples", pattern="*/*.json")
+    if not isinstance(path, Path) or not (FIXTURES / path.parent.name).is_dir()
+]
 
 
-FIXTURE_VALUES = _fixture_values()
-
-
-@pytest.mark.parametrize(("name", "value"), FIXTURE_VALUES, ids=[n for n, _ in FIXTURE_VALUES])
-def test_mutated_fixtures(name, value):
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}" if isinstance(p, Path) else p)
+def test_mutated_fixtures(path):
+    name, value = path.name, load(path)
     rng = random.Random(name)
     for _ in range(60):
         mutated = _mutate(copy.deepcopy(value), rng)

@@ -7,10 +7,10 @@ import uuid
 import pytest
 import responses
 
-from tests.conftest import FIXTURES, findings, load_json
+from tests.conftest import FIXTURES, findings, fixture_files, load_json
 
-CAPTURES = sorted((FIXTURES / "sandbox-captured").glob("capture-*.json"))
-SPEC_EXAMPLES = sorted((FIXTURES / "spec-examples").glob("*.json"))
+CAPTURES = fixture_files(FIXTURES / "sandbox-captured", "capture-*.json")
+SPEC_EXAMPLES = fixture_files(FIXTURES / "spec-examples")
 PATHS = {
     "order-select": "/cds-services/lenalidomide-order-select",
     "order-sign": "/cds-services/lenalidomide-order-sign",

@@ -37,14 +37,14 @@ from tests.cds_service.security.jwt_helpers import (
     make_claims,
     unsigned_parts,
 )
+from tests.conftest import FIXTURES, fixture_files
 
 AUD = "https://cds.example.org/cds-services/lenalidomide-order-sign"
 T0 = 1_800_000_000.0
 JWKS_URL = "https://ehr.example.org/.well-known/jwks.json"
 
-# /work/shared next to the repository (as in tests/conftest.py, not imported so this file stands alone).
-CAPTURED_DIR = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "sandbox-captured"
-CAPTURED = sorted(CAPTURED_DIR.glob("capture-*.json"))
+CAPTURED_DIR = FIXTURES / "sandbox-captured"
+CAPTURED = fixture_files(CAPTURED_DIR, "capture-*.json")
 SANDBOX_JWKS = CAPTURED_DIR / "sandbox-public-jwks.json"
 SANDBOX_ISS = "https://sandbox.cds-hooks.org"
 SANDBOX_JKU = "https://sandbox.cds-hooks.org/.well-known/jwks.json"
