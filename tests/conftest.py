@@ -22,8 +22,8 @@ FIXTURES = ROOT / "tests" / "fixtures"
 SAMPLES = ROOT / "sample_bundles"
 SHARED = ROOT.parent / "shared"
 SHARED_ABSENT = (
-    "needs ../shared beside the project: the vendor examples state no license, so they are not"
-    " copied into tests/fixtures (see tests/fixtures/README.md)"
+    "needs ../shared beside the project: its vendor examples state no license and its reference documents"
+    " are sources, not test data, so neither is copied into the project (see tests/fixtures/README.md)"
 )
 
 # Sample bundles are written as of 2026-11-20; judge them on that day.

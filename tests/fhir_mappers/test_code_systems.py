@@ -12,7 +12,7 @@ from fhir_mappers.condition import map_condition
 from fhir_mappers.datatypes import codings
 from fhir_mappers.medication_request import is_lenalidomide
 from fhir_mappers.practitioner import map_prescriber
-from tests.fhir_mappers.helpers import SHARED
+from tests.conftest import shared_dir
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 
@@ -97,10 +97,9 @@ def test_nucc_by_oid_gives_the_specialty():
     assert "hematology" in map_prescriber([role], "Practitioner/p1").specialties
 
 
-@pytest.mark.skipif(not (SHARED / "reference").is_dir(), reason="../shared/reference is absent")
 def test_oids_agree_with_the_shared_terminology_reference():
     """The reference lists the ICD-10-CM and NDC OIDs beside their URIs: the table agrees."""
-    rows = json.loads((SHARED / "reference" / "terminology.json").read_text(encoding="utf-8"))
+    rows = json.loads((shared_dir("reference") / "terminology.json").read_text(encoding="utf-8"))
     stated = {
         row["code"]: row["display"]
         for row in rows
