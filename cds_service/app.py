@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .fhir_api import routes as fhir_routes
 from .hooks import discovery, endpoint, feedback, openapi
 from .hooks.engine import Settings
+from .security import backend_services
 from .security.fhir_servers import FhirServerAllowList
 from .security.jwt_verifier import ConfigError, JwtVerifier, parse_trusted_issuers
 from .storage import Store
@@ -37,6 +38,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     store = _open_store(settings)
     app.extensions["cds_store"] = app.extensions["cds_feedback_store"] = store
     app.extensions["cds_jwt_verifier"] = _verifier(app, issuers, store)
+    try:
+        backend_services.init_app(app, store)  # /fhir: token endpoint, SMART configuration, the gate
+    except ConfigError as exc:
+        raise config_module.ConfigurationError(str(exc)) from None
     app.extensions["cds_settings"] = Settings(
         source_label=settings["CDS_SOURCE_LABEL"],
         fhir_timeout=float(settings["CDS_FHIR_TIMEOUT_SECONDS"]),

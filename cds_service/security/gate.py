@@ -12,10 +12,15 @@ from .jwt_verifier import AuthError
 log = logging.getLogger(__name__)
 
 
+def public_url(path: str) -> str:
+    """``path`` under our public base URL (the request's own host when none is configured)."""
+    base = current_app.config.get("CDS_PUBLIC_BASE_URL") or request.host_url
+    return base.rstrip("/") + path
+
+
 def audience() -> str:
     """The URL the client must have signed: our public base URL plus this endpoint's path."""
-    base = current_app.config.get("CDS_PUBLIC_BASE_URL") or request.host_url
-    return base.rstrip("/") + request.path
+    return public_url(request.path)
 
 
 def require() -> dict | None:

@@ -201,7 +201,12 @@ def _parse_source(source: Any) -> JwksSource:
                 configured_server(url)
             except ValueError as exc:
                 raise ConfigError(f"fhirServers: {exc}") from None
-        return replace(_parse_source(source["jwks"]), fhir_servers=tuple(servers))
+        return replace(parse_jwks_source(source["jwks"]), fhir_servers=tuple(servers))
+    return parse_jwks_source(source)
+
+
+def parse_jwks_source(source: Any) -> JwksSource:
+    """A JWKS source as the settings give one: an ``https://`` URL, a file path (read now) or a JWK Set."""
     if isinstance(source, Mapping):
         return JwksSource.from_jwks(source)
     if not isinstance(source, str) or not source.strip():
@@ -413,6 +418,16 @@ class _UrlKeyStore:
         return keys
 
 
+KeyStore = _StaticKeyStore | _UrlKeyStore
+
+
+def key_store(source: JwksSource, *, clock: Callable[[], float], timeout: float) -> KeyStore:
+    """Where to look up a source's keys by ``kid`` (``get`` raises :class:`AuthError` for an unknown one)."""
+    if source.kind == "url":
+        return _UrlKeyStore(source.location, clock=clock, timeout=timeout)
+    return _StaticKeyStore(source)
+
+
 # --------------------------------------------------------------------------------------------------
 # Replay cache
 
@@ -499,12 +514,9 @@ class JwtVerifier:
         self._leeway = float(leeway_seconds)
         self._clock = clock
         self._sources = dict(issuers)
-        self._stores: dict[str, _StaticKeyStore | _UrlKeyStore] = {}
-        for iss, source in self._sources.items():
-            if source.kind == "url":
-                self._stores[iss] = _UrlKeyStore(source.location, clock=clock, timeout=http_timeout)
-            else:
-                self._stores[iss] = _StaticKeyStore(source)
+        self._stores = {
+            iss: key_store(source, clock=clock, timeout=http_timeout) for iss, source in self._sources.items()
+        }
         self._replay: ReplayCache = replay_cache if replay_cache is not None else _ReplayCache(replay_cache_size)
 
     @property

@@ -1,4 +1,4 @@
-"""The two tables of the store, as SQLAlchemy Core metadata.
+"""The tables of the store, as SQLAlchemy Core metadata.
 
 The Alembic migrations in ``migrations/versions`` create these tables; this module is what
 the application reads and writes through. A test compares the two so they cannot drift.
@@ -56,3 +56,18 @@ jwt_replay = Table(
     Column("keep_until", Float, nullable=False),
 )
 Index("jwt_replay_keep_until", jwt_replay.c.keep_until)
+
+# Access tokens issued to DTR clients by the /fhir token endpoint (SMART Backend Services). Kept here
+# rather than signed, so every worker and instance accepts them with no key to share or rotate, and a
+# token can be revoked by deleting its row. Only the SHA-256 of the token is stored: reading the table
+# does not give a usable token. Rows can go once the token has expired.
+fhir_access_tokens = Table(
+    "fhir_access_tokens",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("client_id", String(255), nullable=False),
+    Column("issuer", Text, nullable=True),
+    Column("scope", Text, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+Index("fhir_access_tokens_expires_at", fhir_access_tokens.c.expires_at)

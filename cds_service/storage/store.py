@@ -37,7 +37,7 @@ from sqlalchemy import Column, Connection, Engine, Table, create_engine, event, 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from .schema import feedback, hook_calls, jwt_replay
+from .schema import feedback, fhir_access_tokens, hook_calls, jwt_replay
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +242,31 @@ class Store:
         except IntegrityError:
             return False
         return True
+
+    # --- DTR access tokens ------------------------------------------------------------
+
+    def save_access_token(self, token_sha256: str, grant: Mapping[str, Any], expires_at: float, now: float) -> None:
+        """Keep an issued /fhir access token (its hash) with the ``client_id``, ``issuer`` and ``scope``
+        it was granted; expired rows are dropped as we go."""
+        row = {
+            "token_sha256": token_sha256,
+            "client_id": grant["client_id"],
+            "issuer": grant.get("issuer"),
+            "scope": grant["scope"],
+            "expires_at": expires_at,
+        }
+        with self._writing() as conn:
+            conn.execute(fhir_access_tokens.delete().where(fhir_access_tokens.c.expires_at <= now))
+            conn.execute(fhir_access_tokens.insert(), row)
+
+    def access_token(self, token_sha256: str, now: float) -> dict[str, Any] | None:
+        """The grant of an unexpired access token (``client_id``, ``issuer``, ``scope``), else None."""
+        query = select(fhir_access_tokens.c.client_id, fhir_access_tokens.c.issuer, fhir_access_tokens.c.scope).where(
+            fhir_access_tokens.c.token_sha256 == token_sha256, fhir_access_tokens.c.expires_at > now
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return dict(row) if row else None
 
     # --- audit ------------------------------------------------------------------------
 

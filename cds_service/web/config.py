@@ -11,6 +11,7 @@ range-checked environment variables with one error per bad value, which hand-wri
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -21,6 +22,8 @@ from ..security.fhir_servers import configured_server
 
 LineOfBusiness = Literal["medicaid", "marketplace", "commercial"]
 CommaList = Annotated[list[str], NoDecode]
+# A JWKS source: an https:// URL, a file path, or an inline JWK Set; or a registration naming one.
+DtrClientSetting = str | dict[str, Any]
 
 
 class ConfigurationError(Exception):
@@ -54,6 +57,10 @@ class ServiceSettings(BaseSettings):
     CDS_LOB_PLAN_OVERRIDES: dict[str, LineOfBusiness] | None = None
     # Days hook-call and feedback rows are kept; ``lenalidomide-cds purge`` deletes older ones. None: kept for ever.
     CDS_AUDIT_RETENTION_DAYS: int | None = Field(None, ge=1, le=36500)
+    # DTR clients of the /fhir endpoints (SMART Backend Services): client id -> JWKS source, or
+    # {"jwks": source, "issuer": the CDS Hooks iss it acts for}; normalised to the second form.
+    CDS_DTR_CLIENTS: dict[str, DtrClientSetting] | None = None
+    CDS_FHIR_TOKEN_SECONDS: int = Field(300, ge=30, le=300)
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     @field_validator("CDS_AUTH", "LOG_LEVEL", mode="before")
@@ -76,6 +83,42 @@ class ServiceSettings(BaseSettings):
         for url in value:
             configured_server(url)  # ValueError names the URL and why
         return value
+
+    @field_validator("CDS_DTR_CLIENTS", mode="before")
+    @classmethod
+    def _json_text(cls, value: Any) -> Any:
+        """JSON text from a test's overrides too (pydantic-settings decodes only the environment's)."""
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValueError("must be a JSON object") from None
+
+    @field_validator("CDS_DTR_CLIENTS")
+    @classmethod
+    def _dtr_clients(cls, value: dict[str, DtrClientSetting] | None) -> dict[str, dict[str, Any]] | None:
+        """Each client as ``{"jwks": source, "issuer": str | None}``; the source itself (file, URL) is
+        read and checked when the app starts."""
+        if value is None:
+            return None
+        clients = {}
+        for client_id, entry in value.items():
+            if not client_id.strip() or len(client_id) > 200:
+                raise ValueError("a client id must be 1 to 200 characters")
+            registration = entry if isinstance(entry, dict) and "keys" not in entry else {"jwks": entry}
+            unknown = set(registration) - {"jwks", "issuer"}
+            if unknown or "jwks" not in registration:
+                raise ValueError('each client maps to a JWKS source or to {"jwks": ..., "issuer": ...}')
+            jwks, issuer = registration["jwks"], registration.get("issuer")
+            if not (isinstance(jwks, str) and jwks.strip()) and not (
+                isinstance(jwks, dict) and isinstance(jwks.get("keys"), list)
+            ):
+                raise ValueError("a JWKS source is a URL, a file path or a JWK Set object")
+            if issuer is not None and not (isinstance(issuer, str) and issuer.strip()):
+                raise ValueError("a client's issuer must be a non-empty string")
+            clients[client_id] = {"jwks": jwks, "issuer": issuer}
+        return clients
 
     @field_validator("CDS_PUBLIC_BASE_URL")
     @classmethod

@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 _ISSUE_CODE = {
     400: "invalid",
     401: "security",
+    403: "forbidden",
     404: "not-found",
     405: "not-supported",
     412: "incomplete",

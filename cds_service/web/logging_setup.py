@@ -30,6 +30,8 @@ SAFE_FIELDS = (
     "path",
     "method",
     "fhirServer",
+    "client_id",
+    "oauth_error",
 )
 
 
