@@ -187,6 +187,9 @@ class PregnancyTest:
     at: datetime | None  # effective instant in UTC
     result: str | None  # "negative" | "positive" | None when the record does not say
     sensitivity_miu_ml: float | None = None  # the test's detection threshold, when the record states it
+    # A result was reported in a form the service cannot read (``result`` is then None): the
+    # card says so rather than that no test is on record.
+    unreadable: bool = False
 
 
 @dataclass(frozen=True)

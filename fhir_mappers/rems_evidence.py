@@ -22,7 +22,6 @@ from .condition import map_condition
 from .datatypes import (
     cached_by_code,
     codings,
-    concept_texts,
     dicts,
     number,
     parse_instant,
@@ -31,6 +30,7 @@ from .datatypes import (
     text,
 )
 from .facts import ConditionFacts, DatedEvidence, MedicationOnRecord, PregnancyTest, RemsEvidence
+from .lab_results import NEGATIVE, POSITIVE, ResultReading, read_presence
 from .resources import resources_of_type
 
 REMS_SYSTEM = "urn:lenalidomide-cds:rems"
@@ -59,8 +59,6 @@ TEST_SENSITIVITY = "test-sensitivity"
 _VOID = {"entered-in-error", "cancelled", "not-done"}
 # hCG units in which 1 unit equals 1 mIU/mL.
 _HCG_UNITS = {"miu/ml", "m[iu]/ml", "iu/l", "[iu]/l"}
-_NEGATIVE = re.compile(r"\b(negative|not detected|non-?reactive)\b", re.IGNORECASE)
-_POSITIVE = re.compile(r"\b(positive|detected|reactive)\b", re.IGNORECASE)
 # Anticoagulants and antiplatelets by name (generic and brand), matched as words in the order's
 # drug text: names, not codes, for the thromboprophylaxis reminder.
 ANTITHROMBOTIC_NAMES = (
@@ -186,17 +184,6 @@ def _boolean(resource: dict[str, Any]) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def _words(values: Iterable[str | None]) -> str | None:
-    for value in values:
-        if not value:
-            continue
-        if _NEGATIVE.search(value):
-            return "negative"
-        if _POSITIVE.search(value):
-            return "positive"
-    return None
-
-
 def _hcg(quantity: Any) -> float | None:
     """A quantity in mIU/mL (or IU/L, the same number), else None."""
     if not isinstance(quantity, dict):
@@ -205,25 +192,15 @@ def _hcg(quantity: Any) -> float | None:
     return number(quantity.get("value")) if unit in _HCG_UNITS else None
 
 
-def _test_result(obs: dict[str, Any]) -> str | None:
-    concept = obs.get("valueCodeableConcept")
-    if isinstance(concept, dict):
-        roles = _roles("obs_pregnancy_status", concept)
-        if "pregnant" in roles:
-            return "positive"
-        if "not-pregnant" in roles:
-            return "negative"
-        return _words([*concept_texts(concept), *(c.display for c in codings(concept))])
-    if (string := text(obs.get("valueString"))) is not None:
-        return _words([string])
-    value = _hcg(obs.get("valueQuantity"))
-    if value is not None:
-        # A quantitative hCG reads as negative below the lab's stated cut-off (referenceRange.high).
-        for reference_range in dicts(obs.get("referenceRange")):
-            high = _hcg(reference_range.get("high"))
-            if high is not None:
-                return "negative" if value < high else "positive"
-    return None
+def _test_result(obs: dict[str, Any]) -> ResultReading:
+    """A coded pregnancy-status answer ("Not pregnant"), else the result as labs send it
+    (``lab_results.read_presence``, in mIU/mL)."""
+    roles = _roles("obs_pregnancy_status", obs.get("valueCodeableConcept"))
+    if "pregnant" in roles:
+        return ResultReading(POSITIVE)
+    if "not-pregnant" in roles:
+        return ResultReading(NEGATIVE)
+    return read_presence(obs, _hcg)
 
 
 def _sensitivity(obs: dict[str, Any]) -> float | None:
@@ -303,7 +280,9 @@ def map_rems_evidence(
         ref = resource_ref(obs) or "Observation"
         at = _effective(obs)
         if PREGNANCY_TEST in asks:
-            tests.append(PregnancyTest(ref, at, _test_result(obs), _sensitivity(obs)))
+            reading = _test_result(obs)
+            sensitivity = _sensitivity(obs) or reading.detection_limit
+            tests.append(PregnancyTest(ref, at, reading.result, sensitivity, unreadable=reading.unreadable))
         if PREGNANCY_STATUS in asks:
             value = _roles("obs_pregnancy_status", obs.get("valueCodeableConcept")) - {"code"}
             status.append(DatedEvidence(ref, at, next(iter(sorted(value)), None)))

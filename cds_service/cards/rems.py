@@ -83,7 +83,7 @@ def _finding(j: RemsJudgement) -> dict[str, Any]:
         "riskCategory": j.risk_category,
         "riskCategoryReason": j.why,
         "prescription": j.prescription,
-        "steps": [{"id": s.id, "status": s.status, "text": s.text} for s in j.steps],
+        "steps": [{"id": s.id, "status": s.status, "text": s.text, **dict(s.facts)} for s in j.steps],
     }
 
 
@@ -113,6 +113,9 @@ def _pregnancy_line(case: CaseFacts, j: RemsJudgement, step: StepResult) -> str:
         since = day - timedelta(days=limits["subsequent_test_days"])
         needs.append(f"a negative test within 7 days before signing (from {day_month(since)})")
     found = step.shows.split(": ", 1)[-1] if step.evidence else "none valid on record"
+    unread = dict(step.facts).get("unreadableResults")
+    if unread and "could not be read" not in found:
+        found += f"; result could not be read ({', '.join(unread)})"
     kind = {"initial": "Initial prescription", "subsequent": "Subsequent prescription"}.get(
         j.prescription, "Not known to be a subsequent prescription"
     )

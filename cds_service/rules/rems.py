@@ -55,6 +55,8 @@ class StepResult:
     # The pregnancy tests still needed: "early" (10-14 days before an initial prescription),
     # "confirm" (within 24 hours before it), "recent" (within 7 days before a subsequent one).
     missing: tuple[str, ...] = ()
+    # Structured facts behind the text, for the card's finding (e.g. results that could not be read).
+    facts: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -259,6 +261,8 @@ def _pregnancy_test_step(case: CaseFacts, kind: str, pregnancy: PregnancyFinding
     needed = ("recent",) if kind == "subsequent" else ("early", "confirm")
     if ev is None or not ev.pregnancy_tests:
         return _step(base, UNVERIFIED, "no pregnancy test on record", missing=needed)
+    unread = tuple(t.ref for t in ev.pregnancy_tests if t.unreadable and (t.at is None or t.at <= ev.order_at))
+    facts = (("unreadableResults", list(unread)),) if unread else ()
     tests = [t for t in ev.pregnancy_tests if _counts(t, ev, limits["test_sensitivity_miu_ml"])]
     weak = [
         t
@@ -268,8 +272,16 @@ def _pregnancy_test_step(case: CaseFacts, kind: str, pregnancy: PregnancyFinding
     note = (
         f" ({len(weak)} {'tests' if len(weak) > 1 else 'test'} not sensitive to 50 mIU/mL do not count)" if weak else ""
     )
+    if unread:
+        # A result in a form the service cannot read (REMS Key points: a negative test is
+        # needed): "cannot confirm", and the card says which result to look at.
+        note += f"; result could not be read ({', '.join(unread)})"
     if not tests:
-        return _step(base, UNVERIFIED, f"no negative pregnancy test before the order on record{note}", missing=needed)
+        if unread and len(unread) == len(ev.pregnancy_tests):
+            shows = f"result could not be read ({', '.join(unread)})"
+            return _step(base, UNVERIFIED, shows, unread, missing=needed, facts=facts)
+        shows = f"no negative pregnancy test before the order on record{note}"
+        return _step(base, UNVERIFIED, shows, missing=needed, facts=facts)
     latest = tests[-1]
     hours = (ev.order_at - latest.at).total_seconds() / 3600 if latest.at else None
     if kind == "subsequent":
@@ -282,6 +294,7 @@ def _pregnancy_test_step(case: CaseFacts, kind: str, pregnancy: PregnancyFinding
             f"a new test is needed (testing every 4 weeks, every 2 weeks with irregular menses){note}",
             (latest.ref,),
             missing=needed,
+            facts=facts,
         )
     low, high = limits["initial_test_days"]
     order_day = ev.order_at.date()
@@ -305,14 +318,19 @@ def _pregnancy_test_step(case: CaseFacts, kind: str, pregnancy: PregnancyFinding
         missing.append(f"a negative test within 24 hours before{age}")
     refs = tuple(t.ref for t in (early[-1:] + confirm[-1:]))
     which = tuple(name for name, found in (("early", early), ("confirm", confirm)) if not found)
-    return _step(base, UNVERIFIED, f"{first}: no record of {' and '.join(missing)}{note}", refs, which)
+    return _step(base, UNVERIFIED, f"{first}: no record of {' and '.join(missing)}{note}", refs, which, facts)
 
 
 # --- steps ---------------------------------------------------------------------------------
 
 
 def _step(
-    base: dict, status: str, shows: str, evidence: tuple[str, ...] = (), missing: tuple[str, ...] = ()
+    base: dict,
+    status: str,
+    shows: str,
+    evidence: tuple[str, ...] = (),
+    missing: tuple[str, ...] = (),
+    facts: tuple[tuple[str, Any], ...] = (),
 ) -> StepResult:
     return StepResult(
         id=base["id"],
@@ -323,6 +341,7 @@ def _step(
         evidence=tuple(evidence),
         shows=shows,
         missing=missing,
+        facts=facts,
     )
 
 
