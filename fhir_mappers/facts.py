@@ -82,6 +82,8 @@ class PatientFacts:
     # The FHIR birthDate when it gives only a year or a year and month ("1950", "1950-09");
     # ``birth_date`` is then None, and ages are the least the partial date allows.
     birth_date_partial: str | None = None
+    # Patient.gender as recorded ("female", "male", "other", "unknown"); None when absent.
+    gender_recorded: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,22 +9,27 @@ from .datatypes import parse_date, parse_partial_date, resource_ref, text
 from .facts import PatientFacts
 
 _SEXES = ("female", "male", "other")
+# FHIR AdministrativeGender: what the record says, "unknown" included.
+_GENDERS = (*_SEXES, "unknown")
 
 
 def map_patient(resource: Any) -> PatientFacts | None:
-    """Sex from ``gender`` ("unknown" and anything else: ``None``); the birth date, full or
-    partial. ``None`` when the value is not a Patient."""
+    """Sex from ``gender`` ("unknown" and anything else: ``None``), and the gender as
+    recorded (so that "unknown" is said as such); the birth date, full or partial. ``None``
+    when the value is not a Patient."""
     if not isinstance(resource, dict) or resource.get("resourceType") != "Patient":
         return None
     raw = text(resource.get("birthDate"))
     birth = parse_date(raw)
     partial = raw if birth is None and parse_partial_date(raw) is not None else None
     gender = text(resource.get("gender"))
+    gender = gender.lower() if gender else None
     return PatientFacts(
         ref=resource_ref(resource) or "Patient",
         birth_date=birth,
         sex=gender if gender in _SEXES else None,
         birth_date_partial=partial,
+        gender_recorded=gender if gender in _GENDERS else None,
     )
 
 

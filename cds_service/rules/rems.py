@@ -31,6 +31,8 @@ def load_rems() -> dict[str, Any]:
     ids = [s["id"] for s in data["steps"]]
     if len(ids) != len(set(ids)):
         raise ValueError("lenalidomide_rems.yaml: duplicate step id")
+    if set(data["category_sex_and_age"]) != set(data["risk_categories"]):
+        raise ValueError("lenalidomide_rems.yaml: category_sex_and_age must name every risk category")
     known = set(data["risk_categories"]) | {UNKNOWN}
     for step in data["steps"]:
         missing = {"id", "label", "part", "who", "text", "action", "cite", "applies_to"} - set(step)
@@ -96,9 +98,11 @@ class RemsJudgement:
         potential without a valid negative pregnancy test."""
         if self.pregnancy is not None and self.pregnancy.indicator == "critical":
             return True
-        return any(s.id == "pregnancy-test" and s.status != MET for s in self.steps) and self.risk_category in set(
-            load_rems()["reproductive_potential"]
-        )
+        # An unknown category counts as reproductive potential (README, "REMS evidence
+        # convention"): the guide makes every female one unless the record shows otherwise,
+        # and a record that cannot tell the sex or age cannot show otherwise.
+        possibly = self.risk_category in set(load_rems()["reproductive_potential"]) or self.risk_category == UNKNOWN
+        return possibly and any(s.id == "pregnancy-test" and s.status != MET for s in self.steps)
 
     @property
     def clauses(self) -> list[str]:
@@ -136,7 +140,9 @@ def risk_category(case: CaseFacts) -> tuple[str, str, bool]:
     limits = load_rems()["limits"]
     patient, ev = case.patient, case.rems
     if patient is None or patient.sex not in {"female", "male"}:
-        return UNKNOWN, "sex not on record", False
+        recorded = patient.gender_recorded if patient else None
+        said = f"sex recorded as {recorded}" if recorded else "sex not on record"
+        return UNKNOWN, f"{said}: treated as possibly of reproductive potential", False
     if case.age_years is None:
         return UNKNOWN, "birth date not on record", False
     adult_age = limits["adult_age"]
@@ -176,6 +182,25 @@ def risk_category(case: CaseFacts) -> tuple[str, str, bool]:
             False,
         )
     return f"{prefix}-reproductive-potential", "no menopause or hysterectomy on record", False
+
+
+def _contradicts_record(case: CaseFacts, written: str) -> str | None:
+    """What of the record a written category contradicts (its sex, or adult / child on an
+    age the record makes certain), else None. Whatever the reproductive potential, "adult-male"
+    for a woman is wrong (REMS guide: the patient risk category on the prescription)."""
+    stated = load_rems()["category_sex_and_age"][written]
+    sex = case.patient.sex if case.patient else None
+    if sex in {"female", "male"} and sex != stated["sex"]:
+        return f"the record says {sex}"
+    if case.age_years is None:
+        return None
+    adult_age = load_rems()["limits"]["adult_age"]
+    oldest = case.age_years + (1 if case.age_uncertain else 0)
+    if stated["adult"] and oldest < adult_age:
+        return f"the record says {case.age_years} years old"
+    if not stated["adult"] and case.age_years >= adult_age:
+        return f"the record says {case.age_years} years old"
+    return None
 
 
 # --- initial or subsequent -----------------------------------------------------------------
@@ -410,6 +435,9 @@ def _judge_step(base: dict, case: CaseFacts, j: RemsJudgement, from_record: bool
             return _step(base, UNVERIFIED, "no risk category on the order")
         if written not in rems["risk_categories"]:
             return _step(base, UNMET, f"'{written}' is not a REMS risk category")
+        contradiction = _contradicts_record(case, written)
+        if contradiction:
+            return _step(base, UNMET, f"'{written}' on the order, but {contradiction}")
         if j.risk_category == UNKNOWN or written == j.risk_category:
             return _step(base, MET, f"'{written}' on the order")
         status = UNMET if from_record else UNVERIFIED

@@ -60,3 +60,11 @@ def test_age_on_partial_dates_is_the_least_possible_age():
     assert age_range_on("2008-11", date(2026, 12, 1)) == (18, 18)
     assert age_range_on("2026", date(2026, 3, 1)) == (0, 0)
     assert age_on("garbage", date(2026, 3, 1)) is None
+
+
+@pytest.mark.parametrize(
+    ("gender", "recorded"),
+    [("unknown", "unknown"), ("Unknown", "unknown"), ("other", "other"), (None, None), ("x", None)],
+)
+def test_gender_as_recorded(gender, recorded):
+    assert map_patient({"resourceType": "Patient", "id": "p", "gender": gender}).gender_recorded == recorded

@@ -361,7 +361,15 @@ def test_order_side_evidence():
 
 def test_risk_category_mismatch():
     written = order(extension=[{"url": "urn:lenalidomide-cds:rems-risk-category", "valueCode": "adult-male"}])
-    assert status(case(sex="female", draft=written))["risk-category-on-prescription"] == "unverified"  # default RP
+    # "adult-male" for a woman is wrong whatever her reproductive potential (issue 12, class 6).
+    assert status(case(sex="female", draft=written))["risk-category-on-prescription"] == "unmet"
+    # A category that agrees with her sex and age but not with the default stays to confirm.
+    not_rp = order(
+        extension=[
+            {"url": "urn:lenalidomide-cds:rems-risk-category", "valueCode": "adult-female-not-reproductive-potential"}
+        ]
+    )
+    assert status(case(sex="female", draft=not_rp))["risk-category-on-prescription"] == "unverified"
     female = order(
         extension=[
             {"url": "urn:lenalidomide-cds:rems-risk-category", "valueCode": "adult-female-reproductive-potential"}
