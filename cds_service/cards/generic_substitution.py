@@ -6,42 +6,25 @@ from typing import Any
 
 from fhir_mappers.facts import CaseFacts
 
-from .common import make_card, override_reason, update_suggestion
-from .order_rewrite import generic_product, with_medication
+from .common import make_card, override_reason
+from .order_rewrite import generic_product
 
 
-def generic_substitution_card(
-    case: CaseFacts, draft: dict[str, Any] | None, clause: str, source_label: str
-) -> dict[str, Any] | None:
+def generic_substitution_card(case: CaseFacts, clause: str, source_label: str) -> dict[str, Any] | None:
+    """The card; its rewrite of the draft is composed with the others' (``order_update``)."""
     order = case.order
     if order.brand is not True:
         return None
     generic = generic_product(order.strength_mg)
     product = order.product_display or "Revlimid"
+    instead = f"**{generic['display']}** (RxNorm {generic['code']})" if generic else "generic lenalidomide"
     detail = [
         f"**{product}** is the brand product. Under **{clause}** the plan covers Revlimid only when "
         "generic lenalidomide is contraindicated, has caused clinically significant adverse effects, "
         "or is unavailable because of a shortage.",
         "",
-    ]
-    suggestions = []
-    if generic is not None and isinstance(draft, dict) and draft.get("resourceType") == "MedicationRequest":
-        detail.append(
-            f"Accept the suggestion to order **{generic['display']}** (RxNorm {generic['code']}) instead; "
-            "dose, schedule, quantity and supply stay as written."
-        )
-        suggestions.append(
-            update_suggestion(
-                label=f"Order generic {generic['display']}",
-                description=f"Replace {product} with {generic['display']} (RxNorm {generic['code']}).",
-                resource=with_medication(draft, generic),
-            )
-        )
-    else:
-        detail.append("Order generic lenalidomide of the same strength instead.")
-    detail += [
-        "",
-        "If one of the exceptions applies, keep the brand and document it with the prior-authorization request.",
+        f"Order {instead} of the same strength instead; if an exception applies, keep the brand and "
+        "document it with the prior-authorization request.",
     ]
     strength = f" {order.strength_mg:g} mg" if order.strength_mg else ""
     return make_card(
@@ -52,7 +35,6 @@ def generic_substitution_card(
         source_label=source_label,
         orders=[order.ref],
         clauses=[clause],
-        suggestions=suggestions or None,
         override_reasons=[
             override_reason("generic-contraindicated", "Generic lenalidomide is contraindicated"),
             override_reason("generic-adverse-effects", "Clinically significant adverse effects on generic"),

@@ -1,9 +1,10 @@
 """``rems``: the Lenalidomide REMS checklist of one order, and ``rems-monitoring``: the
 monitoring the REMS prescriber guide asks for (CBC in del(5q) MDS, thromboprophylaxis).
 
-On order-select the ``rems`` card is short (the risk category and the first thing to do); on
-order-sign it is the full checklist, with suggestions that rewrite the order to a 28-day
-supply without refills when the order asks for more.
+The ``rems`` card reads most urgent first: what blocks dispensing, what to fix in this order,
+what to confirm in the REMS program, what the record confirms. On order-select it shows only what
+blocks dispensing, or else the first thing to fix. Its rewrite of the order (a 28-day supply, no
+refills: ``rewritten_order``) is composed with the other cards' by ``order_update``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from fhir_mappers.facts import CaseFacts
 
 from ..rules.rems import MET, UNKNOWN, UNMET, RemsJudgement, StepResult, load_rems
-from .common import json_copy, make_card, override_reason, update_suggestion
+from .common import json_copy, make_card, override_reason
 from .text import date_window, day_month, join_words, plural
 
 UCUM = "http://unitsofmeasure.org"
@@ -62,20 +63,6 @@ def rewritten_order(case: CaseFacts, draft: dict[str, Any] | None) -> dict[str, 
         dispense["expectedSupplyDuration"] = {"value": cap, "unit": "days", "system": UCUM, "code": "d"}
     updated["dispenseRequest"] = dispense
     return updated
-
-
-def _suggestions(case: CaseFacts, draft: dict[str, Any] | None, j: RemsJudgement) -> list[dict] | None:
-    unmet = {s.id for s in j.steps if s.status == UNMET} & {"days-supply", "refills"}
-    updated = rewritten_order(case, draft) if unmet else None
-    if updated is None:
-        return None
-    return [
-        update_suggestion(
-            "Rewrite as a 28-day supply with no refills",
-            "Set the supply to at most 28 days and the refills to 0, as the Lenalidomide REMS requires.",
-            updated,
-        )
-    ]
 
 
 def _finding(j: RemsJudgement) -> dict[str, Any]:
@@ -189,28 +176,15 @@ def _summary(j: RemsJudgement, blocks: list[StepResult], order: list[StepResult]
         return "No valid negative pregnancy test on record: lenalidomide cannot be dispensed"
     problems = [_problem(s) for s in blocks + order]
     if problems:
-        text = f"Lenalidomide REMS: {join_words(problems[:3])}"
-        more = len(problems) - 3
+        text = f"Lenalidomide REMS: {join_words(problems[:2])}"
+        more = len(problems) - 2
         if more > 0:
-            text += f", {more} more"
-        return text + (f"; confirm {plural(len(program), 'item')} with the program" if program else "")
+            text += f", {more} more to fix"
+        return text + (f"; {plural(len(program), 'item')} to confirm" if program else "")
     return f"Lenalidomide REMS: confirm {join_words([_base(s)['label'] for s in program])}"
 
 
-def _rewrite_note(j: RemsJudgement, rewrite_label: str | None) -> list[str]:
-    fixable = [s for s in j.steps if s.status == UNMET and s.id in {"days-supply", "refills"}]
-    if fixable and rewrite_label:
-        return [f"Accept “{rewrite_label}” to fix {join_words([_base(s)['label'].lower() for s in fixable])}."]
-    return []
-
-
-def rems_card(
-    case: CaseFacts,
-    draft: dict[str, Any] | None,
-    j: RemsJudgement,
-    source_label: str,
-    hook: str = "order-sign",
-) -> dict[str, Any] | None:
+def rems_card(case: CaseFacts, j: RemsJudgement, source_label: str, hook: str = "order-sign") -> dict[str, Any] | None:
     """One card per order while any REMS step is unmet or unverified (CONTRACT.md), in three
     parts, most urgent first: what blocks dispensing, what to fix in this order, what to confirm
     in the REMS program; then one line of what the record confirms."""
@@ -251,7 +225,7 @@ def rems_card(
     if block_lines:
         lines += ["**Blocks dispensing**", *block_lines, ""]
     if order_lines:
-        lines += ["**Fix in this order**", *order_lines, *_rewrite_note(j, None), ""]
+        lines += ["**Fix in this order**", *order_lines, ""]
     if program:
         lines += [_program_line(program), ""]
     on_record = _on_record_line(j.steps)
@@ -263,7 +237,6 @@ def rems_card(
         lines += ["", f"**Contraception:** {contraception}"]
     return make_card(
         detail="\n".join(lines),
-        suggestions=_suggestions(case, draft, j),
         override_reasons=[
             override_reason("rems-completed-outside-ehr", "Completed outside the EHR"),
             override_reason("rems-verified-with-program", "Verified with Lenalidomide REMS"),

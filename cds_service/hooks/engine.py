@@ -11,8 +11,9 @@ from typing import Any
 from fhir_mappers.case import build_cases, lenalidomide_draft_refs
 from fhir_mappers.facts import CaseFacts
 
+from ..cards import order_update
 from ..cards.concurrent_imid import concurrent_imid_card
-from ..cards.dose_limit import dose_limit_card
+from ..cards.dose_limit import cycle_text, dose_limit_card
 from ..cards.generic_substitution import generic_substitution_card
 from ..cards.pa_assessment import pa_assessment_card
 from ..cards.pregnancy import pregnancy_card
@@ -88,13 +89,13 @@ def cards_for_case(
     pregnancy = pregnancy_card(case, rems, source_label)
     if pregnancy:
         cards.append(pregnancy)
-    generic = generic_substitution_card(case, draft, clauses["generic"], source_label)
+    generic = generic_substitution_card(case, clauses["generic"], source_label)
     if generic:
         cards.append(generic)
+    dose = None
     if assessment.dose_exceeds_ceiling and assessment.dose_ceiling_mg is not None:
         dose = dose_limit_card(
             case,
-            draft,
             ceiling_mg=assessment.dose_ceiling_mg,
             indication=assessment.indication,
             clause=clauses["dose"],
@@ -106,9 +107,19 @@ def cards_for_case(
     if concurrent:
         cards.append(concurrent)
     cards.append(pa_assessment_card(case, assessment, source_label, rems.pregnancy))
-    for card in (rems_card(case, draft, rems, source_label, hook), rems_monitoring_card(case, rems, source_label)):
-        if card:
-            cards.append(card)
+    rems_cards = [rems_card(case, rems, source_label, hook), rems_monitoring_card(case, rems, source_label)]
+    cards.extend(card for card in rems_cards if card)
+    # On order-select the REMS card speaks of the supply without offering a rewrite: that screen
+    # does not show the supply, and the order is signed (and judged again) after it.
+    unmet = {s.id for s in rems.steps if s.status == "unmet"} if rems_cards[0] and hook == "order-sign" else set()
+    asks = order_update.Asks(
+        generic=generic is not None,
+        dose_mg=assessment.dose_ceiling_mg if dose else None,
+        cycle_text=cycle_text(case),
+        supply="days-supply" in unmet,
+        refills="refills" in unmet,
+    )
+    order_update.attach(cards, case, draft, asks)
     return cards, assessment
 
 

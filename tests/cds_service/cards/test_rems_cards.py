@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cds_service.cards import order_update
 from cds_service.cards.pregnancy import pregnancy_card
 from cds_service.cards.rems import rems_card, rems_monitoring_card, rewritten_order
 from cds_service.rules.rems import judge
@@ -41,16 +42,21 @@ def test_rewrite_of_refills_only_keeps_the_supply():
 def test_refills_unmet_gives_exactly_one_update_suggestion():
     draft = order(dispenseRequest={"expectedSupplyDuration": {"value": 28, "unit": "d"}, "numberOfRepeatsAllowed": 2})
     c = case(sex="male", birth="1960-01-01", draft=draft)
-    card = rems_card(c, draft, judge(c), "Plan")
+    card = rems_card(c, judge(c), "Plan")
     assert card is not None
-    assert [a["type"] for s in card["suggestions"] for a in s["actions"]] == ["update"]
+    cards = [card]
+    order_update.attach(cards, c, draft, order_update.Asks(refills=True))
+    (suggestion,) = card["suggestions"]
+    assert suggestion["label"] == "Rewrite: no refills"
+    assert [a["type"] for a in suggestion["actions"]] == ["update"]
+    assert suggestion["actions"][0]["resource"]["dispenseRequest"]["numberOfRepeatsAllowed"] == 0
     assert card["indicator"] == "warning"
 
 
 def test_order_select_card_is_short_and_has_no_suggestion():
     draft = order(dispenseRequest={"expectedSupplyDuration": {"value": 35, "unit": "d"}})
     c = case(sex="male", birth="1960-01-01", draft=draft)
-    card = rems_card(c, draft, judge(c), "Plan", hook="order-select")
+    card = rems_card(c, judge(c), "Plan", hook="order-select")
     assert card is not None
     assert "suggestions" not in card
     # Only the first thing to fix in this order: the supply, not the list behind it.
