@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, jsonify
@@ -17,6 +18,7 @@ from .security import backend_services
 from .security.fhir_servers import FhirServerAllowList
 from .security.jwt_verifier import ConfigError, JwtVerifier, parse_trusted_issuers
 from .storage import Store
+from .storage.dtr import DtrStore
 from .web import config as config_module
 from .web import errors
 from .web.logging_setup import configure as configure_logging
@@ -42,6 +44,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         backend_services.init_app(app, store)  # /fhir: token endpoint, SMART configuration, the gate
     except ConfigError as exc:
         raise config_module.ConfigurationError(str(exc)) from None
+    app.extensions["cds_dtr_store"] = DtrStore(
+        store, context_days=int(settings["CDS_DTR_CONTEXT_DAYS"]), clock=settings.get("CLOCK") or _utc_now
+    )
     app.extensions["cds_settings"] = Settings(
         source_label=settings["CDS_SOURCE_LABEL"],
         fhir_timeout=float(settings["CDS_FHIR_TIMEOUT_SECONDS"]),
@@ -79,6 +84,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return response
 
     return app
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _open_store(settings: dict[str, Any]) -> Store:

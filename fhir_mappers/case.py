@@ -28,6 +28,7 @@ from .medication_request import (
 from .observation import map_observations
 from .patient import age_range_on, map_patient
 from .practitioner import map_prescriber
+from .questionnaire_response import map_documentation
 from .rems_evidence import map_rems_evidence
 from .resources import ResourceIndex, is_operation_outcome, iter_resources, parse_reference, resources_of_type
 
@@ -88,6 +89,7 @@ def build_cases(
     now: datetime,
     user_ref: str | None = None,
     plan_overrides: dict[str, str] | None = None,
+    questionnaire_url: str | None = None,
 ) -> list[CaseFacts]:
     """One CaseFacts per lenalidomide order spoken about (see ``lenalidomide_draft_refs``).
 
@@ -95,7 +97,9 @@ def build_cases(
     lenalidomide counts as concurrent) and the MedicationRequests on record, the order
     itself excluded; a record entry that is also a draft appears once, as the draft.
     ``as_of`` is the date the order was written (``authoredOn``: its own calendar date when
-    it states an offset, UTC otherwise), else today in UTC.
+    it states an offset, UTC otherwise), else today in UTC. ``documentation`` holds the answers
+    of completed responses (prefetch ``questionnaireResponses``) to the Questionnaire at
+    ``questionnaire_url`` (none when it is not given).
     """
     prefetch = prefetch if isinstance(prefetch, Mapping) else {}
     index = _index(draft_orders, prefetch)
@@ -131,6 +135,7 @@ def build_cases(
     record_lenalidomide = tuple(map_lenalidomide_order(mr, index.get) for mr in record_lenalidomide_orders)
     observations = map_observations(resources_of_type(prefetch.get("observations"), "Observation"))
 
+    responses = resources_of_type(prefetch.get("questionnaireResponses"), "QuestionnaireResponse")
     today = _today(now)
     birth = (patient.birth_date or patient.birth_date_partial) if patient else None
     cases: list[CaseFacts] = []
@@ -142,6 +147,7 @@ def build_cases(
         medications = tuple(m for r, m in draft_meds.items() if r != ref) + tuple(
             m for m in record_meds if m.ref != ref
         )
+        coverage = map_coverage(coverages, plan_overrides, on=as_of)
         cases.append(
             CaseFacts(
                 order=order,
@@ -151,7 +157,7 @@ def build_cases(
                 conditions=conditions,
                 prescriber=prescriber,
                 medications=medications,
-                coverage=map_coverage(coverages, plan_overrides, on=as_of),
+                coverage=coverage,
                 unavailable=gone,
                 age_uncertain=bool(ages and ages[0] != ages[1]),
                 rems=map_rems_evidence(
@@ -164,6 +170,14 @@ def build_cases(
                 ),
                 observations=observations,
                 prior_lenalidomide=record_lenalidomide,
+                documentation=map_documentation(
+                    responses,
+                    questionnaire_url=questionnaire_url,
+                    patient_ref=patient.ref if patient else None,
+                    coverage_ref=coverage.ref if coverage else None,
+                    as_of=as_of,
+                    today=today,
+                ),
             )
         )
     return cases

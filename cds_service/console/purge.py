@@ -2,7 +2,8 @@
 
 Run it from the deployment's scheduler (a cron job, a Kubernetes CronJob) with the service's own
 environment: it reads the same database settings (``CDS_DATABASE_URL`` / ``CDS_FEEDBACK_DB``) and the
-retention settings (``CDS_AUDIT_RETENTION_DAYS``, see ``storage/retention.py``). A table whose setting
+retention settings (``CDS_AUDIT_RETENTION_DAYS``; ``CDS_DTR_CONTEXT_DAYS``, default 30, for the DTR
+judgements; see ``storage/retention.py``). A table whose setting
 is unset is kept whole. Safe while the service runs: deletions go in small transactions.
 """
 
@@ -22,7 +23,7 @@ from ..web import config
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "purge",
-        help="delete audit and feedback rows older than their retention (CDS_AUDIT_RETENTION_DAYS)",
+        help="delete audit, feedback and DTR rows older than their retention (CDS_AUDIT_RETENTION_DAYS, ...)",
         description=__doc__.split("\n", 1)[0].strip("`"),
     )
     parser.add_argument("--dry-run", action="store_true", help="count the rows that would go; delete nothing")

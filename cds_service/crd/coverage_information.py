@@ -8,6 +8,10 @@ The answer is chosen from the PA assessment:
 | needs-documentation | conditional  | auth-needed | clinical   | withpa      | OTH         |
 | likely-denied       | not-covered  | -           | -          | -           | -           |
 
+A needs-documentation answer on a primary hook also names the DTR ``questionnaire`` generated
+from the policy (``canonical|version``), whose package the EHR fetches with the
+``coverage-assertion-id`` as its ``context``.
+
 Every repetition carries a ``reason`` (text), which CRD's invariants ask for whenever a
 doc-purpose, an ``OTH`` info-needed or a not-covered answer is given. ``pa-needed`` is never
 ``no-auth`` or ``satisfied`` here (lenalidomide always needs PA under CP.PHAR.71), so the
@@ -66,7 +70,11 @@ def _reason_text(assessment: Any) -> str:
 PRIMARY_HOOKS = frozenset({"order-sign", "order-dispatch", "appointment-book"})
 
 
-def coverage_information(case: CaseFacts, assessment: Any, when: date, hook: str = "order-sign") -> dict[str, Any]:
+def coverage_information(
+    case: CaseFacts, assessment: Any, when: date, hook: str = "order-sign", questionnaire: str | None = None
+) -> dict[str, Any]:
+    """The extension; ``questionnaire`` (a DTR canonical, ``|version`` included) is named beside
+    doc-needed for a needs-documentation order (CRD crd-ci-q1: only with doc-needed)."""
     parts: list[dict[str, Any]] = [{"url": "coverage", "valueReference": {"reference": case.coverage.ref}}]
     if assessment.likelihood == "likely-denied":
         parts.append({"url": "covered", "valueCode": "not-covered"})
@@ -81,6 +89,8 @@ def coverage_information(case: CaseFacts, assessment: Any, when: date, hook: str
                 {"url": "doc-needed", "valueCode": "clinical"},
                 {"url": "doc-purpose", "valueCode": "withpa"},
             ]
+            if questionnaire and assessment.likelihood == "needs-documentation":
+                parts.append({"url": "questionnaire", "valueCanonical": questionnaire})
         if covered == "conditional":
             parts.append({"url": "info-needed", "valueCode": "OTH"})
     parts += [
@@ -92,7 +102,12 @@ def coverage_information(case: CaseFacts, assessment: Any, when: date, hook: str
 
 
 def coverage_information_action(
-    case: CaseFacts, assessment: Any, draft: dict[str, Any] | None, when: date, hook: str = "order-sign"
+    case: CaseFacts,
+    assessment: Any,
+    draft: dict[str, Any] | None,
+    when: date,
+    hook: str = "order-sign",
+    questionnaire: str | None = None,
 ) -> dict[str, Any] | None:
     """The ``update`` system action, or ``None`` when no active Coverage is known or the
     draft is not an R4 MedicationRequest we can annotate."""
@@ -102,7 +117,7 @@ def coverage_information_action(
     existing = resource.get("extension")
     resource["extension"] = [
         *(existing if isinstance(existing, list) else []),
-        coverage_information(case, assessment, when, hook),
+        coverage_information(case, assessment, when, hook, questionnaire),
     ]
     return {
         "type": "update",

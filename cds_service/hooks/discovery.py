@@ -24,14 +24,16 @@ PREFETCH_TEMPLATES: dict[str, str] = {
     "procedures": "Procedure?patient={{context.patientId}}",
     "practitioner": "{{context.userId}}",
     "practitionerRoles": "PractitionerRole?practitioner={{userPractitionerId}}",
+    # Completed DTR forms (our Questionnaire): a person's answers settle what the record leaves open.
+    "questionnaireResponses": "QuestionnaireResponse?patient={{context.patientId}}&status=completed",
 }
 
 USAGE = (
     "Register for order-select and order-sign on MedicationRequest orders. Send the prefetch "
     "listed here, or a fhirServer with a fhirAuthorization token that can read Patient, Condition, "
-    "MedicationRequest, Medication, Coverage, Observation, Procedure, Practitioner and "
-    "PractitionerRole for the patient. Calls must carry a JWT signed with ES384 or RS384 by a "
-    "registered issuer."
+    "MedicationRequest, Medication, Coverage, Observation, Procedure, Practitioner, "
+    "PractitionerRole and QuestionnaireResponse for the patient. Calls must carry a JWT signed with "
+    "ES384 or RS384 by a registered issuer."
 )
 
 

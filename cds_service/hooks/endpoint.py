@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..fhir_api.access import fhir_base
 from ..security import gate as auth_gate
 from ..storage import HookCall, coverage_assertion_ids
 from ..web import compute_slot
@@ -67,6 +68,9 @@ def call_service(service_id: str) -> Response:
         if isinstance(hook_instance, str) and hook_instance:
             _audit(HookCall(service_id, hook_instance, exc.status, _elapsed_ms(started), client_iss))
         raise
+    if outcome.dtr_contexts and not _keep_judgements(outcome, client_iss):
+        # A questionnaire whose context cannot be found would send the EHR to a 4xx.
+        raise ServiceError(503, "The service cannot record this call right now; try again")
     duration_ms = _elapsed_ms(started)
     call = HookCall(
         service_id,
@@ -104,6 +108,17 @@ def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
 
+def _keep_judgements(outcome: Outcome, client_iss: str | None) -> bool:
+    """Keep the DTR judgements under their assertion ids and the caller's issuer; False, logged,
+    when they were not committed."""
+    try:
+        current_app.extensions["cds_dtr_store"].keep(outcome.dtr_contexts, client_iss)
+    except SQLAlchemyError as exc:
+        log.error("dtr judgements not kept", extra={"event": "dtr_keep_failed", "error_type": type(exc).__name__})
+        return False
+    return True
+
+
 def _audit(call: HookCall) -> bool:
     """Write the audit row (its own committed transaction); False, logged, when it failed."""
     try:
@@ -127,7 +142,7 @@ def _answer(service_id: str, hook: str, body: dict[str, Any], issuer: str | None
     _check(body, hook)
     check_prefetch_size(body)
     try:
-        return evaluate(body, current_app.extensions["cds_settings"], issuer)
+        return evaluate(body, current_app.extensions["cds_settings"], issuer, fhir_base=fhir_base())
     except PrefetchError as exc:
         log.info(
             "prefetch unavailable",

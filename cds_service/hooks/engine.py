@@ -19,11 +19,14 @@ from ..cards.pa_assessment import pa_assessment_card
 from ..cards.pregnancy import pregnancy_card
 from ..cards.rems import rems_card, rems_monitoring_card
 from ..crd import configuration as crd_configuration
-from ..crd.coverage_information import coverage_information_action
+from ..crd.coverage_information import PRIMARY_HOOKS, assertion_id, coverage_information_action
+from ..fhir_api.judgement import kept_judgement
+from ..fhir_api.questionnaire import canonical_url, versioned_canonical
 from ..rules.assessment import assess
 from ..rules.policy import load_policy
 from ..rules.rems import judge as judge_rems
 from ..security.fhir_servers import FhirServerAllowList
+from ..storage.dtr import DtrContext
 from . import prefetch
 from .discovery import PREFETCH_TEMPLATES
 
@@ -52,6 +55,8 @@ class Outcome:
     orders: int = 0
     prefetch_read: list[str] = field(default_factory=list)
     prefetch_unavailable: list[str] = field(default_factory=list)
+    # The judgements behind needs-documentation coverage-information, to keep for DTR.
+    dtr_contexts: list[DtrContext] = field(default_factory=list)
 
 
 def _draft_resources(draft_orders: Any) -> dict[str, dict[str, Any]]:
@@ -123,9 +128,13 @@ def cards_for_case(
     return cards, assessment
 
 
-def evaluate(body: dict[str, Any], settings: Settings, issuer: str | None = None) -> Outcome:
+def evaluate(
+    body: dict[str, Any], settings: Settings, issuer: str | None = None, *, fhir_base: str | None = None
+) -> Outcome:
     """The answer to a checked request; ``issuer`` is the verified JWT's ``iss`` (None with
-    CDS_AUTH=disabled), whose own ``fhirServers`` this call may read from."""
+    CDS_AUTH=disabled), whose own ``fhirServers`` this call may read from. ``fhir_base`` is where
+    our DTR endpoints are published: with it, completed forms in prefetch are read back and
+    needs-documentation orders name the form."""
     context = body["context"]
     draft_orders = context.get("draftOrders")
     selections = context.get("selections") if body["hook"] == "order-select" else None
@@ -145,7 +154,10 @@ def evaluate(body: dict[str, Any], settings: Settings, issuer: str | None = None
         deadline=settings.hook_deadline,
         max_bytes=settings.fhir_max_bytes,
     )
+    policy = load_policy()
+    questionnaire_url = canonical_url(fhir_base, policy) if fhir_base else None
     cases = build_cases(
+        questionnaire_url=questionnaire_url,
         draft_orders=draft_orders,
         selections=selections,
         prefetch=resolved.data,
@@ -171,9 +183,18 @@ def evaluate(body: dict[str, Any], settings: Settings, issuer: str | None = None
         cards, assessment = cards_for_case(case, draft, settings.source_label, body["hook"])
         outcome.response["cards"].extend(cards)
         if crd_configuration.wants_coverage_information(body["hook"], crd_config):
-            action = coverage_information_action(case, assessment, draft, today, body["hook"])
+            documents = (
+                fhir_base is not None
+                and body["hook"] in PRIMARY_HOOKS
+                and assessment.likelihood == "needs-documentation"
+            )
+            questionnaire = versioned_canonical(fhir_base, policy) if documents and fhir_base else None
+            action = coverage_information_action(case, assessment, draft, today, body["hook"], questionnaire)
             if action is not None:
                 system_actions.append(action)
+                if questionnaire and case.coverage is not None:
+                    kept = kept_judgement(case, assessment, assertion_id(case, assessment, today), questionnaire)
+                    outcome.dtr_contexts.append(kept)
         outcome.likelihoods.append(assessment.likelihood)
     # CRD configuration (card topics switched off, max-cards); then the findings logged.
     outcome.response["cards"] = crd_configuration.filter_cards(outcome.response["cards"], crd_config)

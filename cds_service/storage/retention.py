@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Column, Table, func, select
 
-from .schema import feedback, hook_calls
+from .schema import dtr_contexts, dtr_questionnaire_errors, feedback, hook_calls
 from .store import Store
 
 BATCH_ROWS = 5000
@@ -40,6 +40,8 @@ class Retained:
 RETAINED: tuple[Retained, ...] = (
     Retained(hook_calls, hook_calls.c.received_at, "CDS_AUDIT_RETENTION_DAYS"),
     Retained(feedback, feedback.c.received_at, "CDS_AUDIT_RETENTION_DAYS"),
+    Retained(dtr_questionnaire_errors, dtr_questionnaire_errors.c.received_at, "CDS_AUDIT_RETENTION_DAYS"),
+    Retained(dtr_contexts, dtr_contexts.c.created_at, "CDS_DTR_CONTEXT_DAYS"),
 )
 
 

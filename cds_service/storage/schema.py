@@ -71,3 +71,39 @@ fhir_access_tokens = Table(
     Column("expires_at", Float, nullable=False),
 )
 Index("fhir_access_tokens_expires_at", fhir_access_tokens.c.expires_at)
+# DTR: the judgement behind each needs-documentation coverage-information, by its
+# coverage-assertion-id and the CDS Hooks issuer that asked (""  when authentication is off), so
+# that $questionnaire-package (context) can pre-fill the form for that issuer only. Criterion
+# statuses and evidence references only: no resource content, no patient id. Kept
+# CDS_DTR_CONTEXT_DAYS, past which a context is unknown (and ``purge`` deletes it).
+dtr_contexts = Table(
+    "dtr_contexts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("assertion_id", String(64), nullable=False),
+    Column("issuer", String(255), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("questionnaire", Text, nullable=False),
+    Column("coverage_ref", Text, nullable=False),
+    Column("order_ref", Text, nullable=False),
+    Column("indication", String(64), nullable=False),
+    Column("pathway", String(16), nullable=False),
+    Column("likelihood", String(32), nullable=False),
+    Column("criteria", JSON, nullable=False),
+)
+Index("dtr_contexts_assertion", dtr_contexts.c.assertion_id, dtr_contexts.c.issuer, unique=True)
+Index("dtr_contexts_created_at", dtr_contexts.c.created_at)
+
+# What DTR clients reported through $log-questionnaire-errors (DTR oper-1): the questionnaires
+# and the issues (severity, code, diagnostics, expression), nothing else of the body.
+dtr_questionnaire_errors = Table(
+    "dtr_questionnaire_errors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("client_id", Text, nullable=True),
+    Column("issuer", Text, nullable=True),
+    Column("questionnaires", JSON, nullable=False),
+    Column("issues", JSON, nullable=False),
+)
+Index("dtr_questionnaire_errors_received_at", dtr_questionnaire_errors.c.received_at)

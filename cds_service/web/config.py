@@ -61,6 +61,10 @@ class ServiceSettings(BaseSettings):
     # {"jwks": source, "issuer": the CDS Hooks iss it acts for}; normalised to the second form.
     CDS_DTR_CLIENTS: dict[str, DtrClientSetting] | None = None
     CDS_FHIR_TOKEN_SECONDS: int = Field(300, ge=30, le=300)
+    # Days a DTR judgement is kept under its coverage-assertion-id; past them the context is unknown.
+    CDS_DTR_CONTEXT_DAYS: int = Field(30, ge=1, le=3650)
+    # The $questionnaire-package output parameter: DTR 2.2 "packagebundle", or "PackageBundle" (DTR 2.0/2.1 clients).
+    CDS_DTR_PACKAGE_PARAMETER: Literal["packagebundle", "PackageBundle"] = "packagebundle"
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     @field_validator("CDS_AUTH", "LOG_LEVEL", mode="before")

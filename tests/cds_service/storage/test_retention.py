@@ -41,13 +41,17 @@ def filled(settings):
     store.close()
 
 
+# No DTR rows in these stores, and no CDS_DTR_CONTEXT_DAYS in these settings (kept whole).
+DTR_KEPT = {("dtr_questionnaire_errors", 0), ("dtr_contexts", 0)}
+
+
 def _instances(store: Store) -> list[str]:
     return [call.hook_instance for call in store.hook_calls()]
 
 
 def test_purge_deletes_only_rows_older_than_the_retention(filled):
     results = retention.purge(filled, {"CDS_AUDIT_RETENTION_DAYS": 90}, NOW)
-    assert {(r.table, r.rows) for r in results} == {("hook_calls", 2), ("feedback", 1)}
+    assert {(r.table, r.rows) for r in results} == {("hook_calls", 2), ("feedback", 1), *DTR_KEPT}
     assert _instances(filled) == ["edge", "new"]
     assert filled.for_card("card-old") == [] and len(filled.for_card("card-new")) == 1
     # A second run finds nothing more to delete.
@@ -62,7 +66,7 @@ def test_without_a_retention_setting_everything_is_kept(filled):
 
 def test_dry_run_counts_and_deletes_nothing(filled):
     results = retention.purge(filled, {"CDS_AUDIT_RETENTION_DAYS": 30}, NOW, dry_run=True)
-    assert {(r.table, r.rows) for r in results} == {("hook_calls", 3), ("feedback", 1)}
+    assert {(r.table, r.rows) for r in results} == {("hook_calls", 3), ("feedback", 1), *DTR_KEPT}
     assert len(_instances(filled)) == 4 and filled.count() == 2
 
 
@@ -71,7 +75,7 @@ def test_deletes_in_batches_until_none_is_left(filled, monkeypatch):
     for index in range(5):
         filled.record_hook_call(_call(f"older-{index}", 200))
     results = retention.purge(filled, {"CDS_AUDIT_RETENTION_DAYS": 30}, NOW)
-    assert {(r.table, r.rows) for r in results} == {("hook_calls", 8), ("feedback", 1)}
+    assert {(r.table, r.rows) for r in results} == {("hook_calls", 8), ("feedback", 1), *DTR_KEPT}
     assert _instances(filled) == ["new"]
 
 
