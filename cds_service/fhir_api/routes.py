@@ -9,9 +9,13 @@ from flask import Blueprint, Response, current_app, request
 
 from ..cli import package_version
 from ..rules.policy import Policy, load_policy
+from ..storage.dtr import DtrStore
 from ..web.errors import ServiceError
-from .access import FHIR_PREFIX, caller, fhir_base
+from ..web.request_body import json_object
+from .access import FHIR_PREFIX, Caller, caller, fhir_base
 from .capability import capability_statement
+from .errors_log import parse_errors
+from .package import check_context, draft_response, package_bundle, parse_request, warnings
 from .questionnaire import build_questionnaire, canonical_url, policy_version, questionnaire_id
 
 bp = Blueprint("fhir_api", __name__, url_prefix=FHIR_PREFIX)
@@ -67,3 +71,60 @@ def search_questionnaire() -> Response:
         "entry": [entry] if matches else [],
     }
     return fhir_response(bundle)
+
+
+def _dtr_store() -> DtrStore:
+    return current_app.extensions["cds_dtr_store"]
+
+
+def _judgement(context: str | None, client: Caller | None):
+    """The kept judgement ``context`` names, as this caller may see it: a DTR client sees only
+    its issuer's judgements (none when it acts for no issuer); with CDS_AUTH=disabled, any."""
+    if context is None:
+        return None
+    if client is None:
+        return _dtr_store().find(context, None, any_issuer=True)
+    if not client.issuer:
+        return None
+    return _dtr_store().find(context, client.issuer)
+
+
+@bp.post("/Questionnaire/$questionnaire-package")
+@bp.post("/$questionnaire-package")
+def questionnaire_package() -> Response:
+    client = caller()
+    package_request = parse_request(json_object())
+    judgement = _judgement(package_request.context, client)
+    check_context(package_request, judgement)
+    policy = current_policy()
+    wanted, issues = warnings(package_request, canonical_url(fhir_base(), policy), policy_version(policy))
+    parameters: list[dict[str, Any]] = []
+    if wanted:
+        questionnaire = _questionnaire()
+        now = _dtr_store().clock()
+        draft = draft_response(questionnaire, package_request, judgement, now)
+        parameters.append(
+            {
+                "name": current_app.config["CDS_DTR_PACKAGE_PARAMETER"],
+                "resource": package_bundle(questionnaire, draft, now),
+            }
+        )
+    if issues:
+        parameters.append({"name": "outcome", "resource": {"resourceType": "OperationOutcome", "issue": issues}})
+    return fhir_response({"resourceType": "Parameters", "parameter": parameters})
+
+
+@bp.post("/Questionnaire/$log-questionnaire-errors")
+@bp.post("/$log-questionnaire-errors")
+def log_questionnaire_errors() -> Response:
+    """Store what a DTR client reports about our Questionnaire (DTR oper-1); no output."""
+    client = caller()
+    questionnaires, issues = parse_errors(json_object())
+    _dtr_store().log_errors(
+        questionnaires, issues, client.client_id if client else None, client.issuer if client else None
+    )
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "information", "code": "informational", "diagnostics": f"{len(issues)} issues logged"}],
+    }
+    return fhir_response(outcome)

@@ -84,3 +84,7 @@ def test_protected_endpoints_refuse_without_a_token_when_auth_is_required(make_a
         assert response.data == b""
         response = client.get(path, headers={"Authorization": "Bearer not-a-token"})
         assert response.status_code == 401
+    for path in ("/fhir/Questionnaire/$questionnaire-package", "/fhir/Questionnaire/$log-questionnaire-errors"):
+        response = client.post(path, json={"resourceType": "Parameters", "parameter": []})
+        assert response.status_code == 401
+        assert response.data == b""
