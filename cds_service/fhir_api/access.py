@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..security.backend_services import FHIR_PREFIX, DtrClient, require_fhir_client
+from ..security.gate import public_url
 
-from flask import current_app, request
-
-from ..web.errors import Unauthorized
-
-FHIR_PREFIX = "/fhir"
+__all__ = ["FHIR_PREFIX", "DtrClient", "caller", "fhir_base"]
 
 
-@dataclass(frozen=True)
-class Caller:
-    """The DTR client of a /fhir call and the CDS Hooks issuer it acts for (if it names one)."""
-
-    client_id: str
-    issuer: str | None
-
-
-def caller() -> Caller | None:
-    """The authenticated DTR client, ``None`` with CDS_AUTH=disabled; 401 otherwise.
-
-    SMART Backend Services tokens for /fhir are not issued yet: with CDS_AUTH=required every
-    protected /fhir call is refused, never served open."""
-    if current_app.config["CDS_AUTH"] == "disabled":
-        return None
-    raise Unauthorized()
+def caller() -> DtrClient | None:
+    """The DTR client of this /fhir call (its client id, and the CDS Hooks issuer it acts for),
+    ``None`` with CDS_AUTH=disabled; 401 without a valid SMART Backend Services token."""
+    return require_fhir_client()
 
 
 def fhir_base() -> str:
     """``{CDS_PUBLIC_BASE_URL}/fhir`` (the request's own host when no public base is set)."""
-    base = current_app.config.get("CDS_PUBLIC_BASE_URL") or request.host_url
-    return base.rstrip("/") + FHIR_PREFIX
+    return public_url(FHIR_PREFIX)

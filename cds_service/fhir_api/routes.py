@@ -12,7 +12,7 @@ from ..rules.policy import Policy, load_policy
 from ..storage.dtr import DtrStore
 from ..web.errors import ServiceError
 from ..web.request_body import json_object
-from .access import FHIR_PREFIX, Caller, caller, fhir_base
+from .access import FHIR_PREFIX, DtrClient, caller, fhir_base
 from .capability import capability_statement
 from .errors_log import parse_errors
 from .package import check_context, draft_response, package_bundle, parse_request, warnings
@@ -77,7 +77,7 @@ def _dtr_store() -> DtrStore:
     return current_app.extensions["cds_dtr_store"]
 
 
-def _judgement(context: str | None, client: Caller | None):
+def _judgement(context: str | None, client: DtrClient | None):
     """The kept judgement ``context`` names, as this caller may see it: a DTR client sees only
     its issuer's judgements (none when it acts for no issuer); with CDS_AUTH=disabled, any."""
     if context is None:

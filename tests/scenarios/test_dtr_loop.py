@@ -6,6 +6,8 @@ completed form in prefetch -> likely-approved, covered, the form cited as eviden
 from __future__ import annotations
 
 import copy
+import json
+import time
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -13,6 +15,9 @@ from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from cds_service.crd.coverage_information import EXTENSION_URL
+from cds_service.security.backend_services import TOKEN_PATH
+from tests.cds_service.security.dtr_client import CLIENT_ID, assertion, token_form
+from tests.cds_service.security.jwt_helpers import ISSUER, bearer, generate_key, jwks, make_claims
 from tests.conftest import SAMPLES, findings, load_json
 
 BASE = "https://cds.example.org"
@@ -81,31 +86,84 @@ def fhir_app(make_app):
     return make_app(CDS_PUBLIC_BASE_URL=BASE).test_client()
 
 
+class Secured:
+    """A service with authentication on: the EHR signs its hook calls as ISSUER, and its DTR
+    client (acting for ISSUER) gets a SMART Backend Services token; another DTR client acts for
+    another organisation."""
+
+    def __init__(self, make_app) -> None:
+        self.ehr_key, self.dtr_key, self.other_key = (generate_key("ES384") for _ in range(3))
+        clients = {
+            CLIENT_ID: {"jwks": jwks(self.dtr_key), "issuer": ISSUER},
+            "dtr-app-other": {"jwks": jwks(self.other_key), "issuer": "https://other-ehr.example"},
+        }
+        self.client = make_app(
+            CDS_AUTH="required",
+            CDS_TRUSTED_ISSUERS=json.dumps({ISSUER: jwks(self.ehr_key)}),
+            CDS_PUBLIC_BASE_URL=BASE,
+            CDS_DTR_CLIENTS=json.dumps(clients),
+        ).test_client()
+
+    def hook_headers(self) -> dict[str, str]:
+        signed = self.ehr_key.sign(make_claims(ISSUER, BASE + SIGN, now=time.time()))
+        return {"Authorization": bearer(signed)}
+
+    def fhir_headers(self, key=None, client_id: str = CLIENT_ID) -> dict[str, str]:
+        signed = assertion(key or self.dtr_key, BASE + TOKEN_PATH, client_id=client_id)
+        response = self.client.post(TOKEN_PATH, data=token_form(signed))
+        assert response.status_code == 200, response.json
+        return {"Authorization": bearer(response.json["access_token"])}
+
+
+def test_the_loop_with_authentication_on(make_app):
+    secured = Secured(make_app)
+    run_loop(secured.client, secured.hook_headers, secured.fhir_headers())
+
+
+def test_a_dtr_client_of_another_organisation_cannot_read_the_judgement(make_app):
+    secured = Secured(make_app)
+    request = load_json(SAMPLES / "02-mm-needs-documentation.json")
+    info = coverage_information(secured.client.post(SIGN, json=request, headers=secured.hook_headers()).get_json())
+    body = package_parameters(request, info)
+    other = secured.fhir_headers(secured.other_key, "dtr-app-other")
+    response = secured.client.post(PACKAGE, json=body, headers=other)
+    assert response.status_code == 404
+    assert secured.client.post(PACKAGE, json=body).status_code == 401  # no token
+    assert secured.client.post(PACKAGE, json=body, headers=secured.fhir_headers()).status_code == 200
+
+
+def package_parameters(request: dict, info: dict) -> dict:
+    coverage = next(e["resource"] for e in request["prefetch"]["coverage"]["entry"])
+    order = request["context"]["draftOrders"]["entry"][0]["resource"]
+    return {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "coverage", "resource": coverage},
+            {"name": "order", "resource": order},
+            {"name": "questionnaire", "valueCanonical": info["questionnaire"]},
+            {"name": "context", "valueString": info["coverage-assertion-id"]},
+        ],
+    }
+
+
 def test_needs_documentation_to_likely_approved_through_the_form(fhir_app):
+    run_loop(fhir_app, dict, {})
+
+
+def run_loop(fhir_app, hook_headers, fhir_headers: dict[str, str]) -> None:
     request = load_json(SAMPLES / "02-mm-needs-documentation.json")
 
     # 1. order-sign: needs documentation, and the coverage-information names the form.
-    first = fhir_app.post(SIGN, json=request).get_json()
+    first = fhir_app.post(SIGN, json=request, headers=hook_headers()).get_json()
     assert pa_finding(first)["likelihood"] == "needs-documentation"
     info = coverage_information(first)
     assert info["covered"] == "conditional" and info["doc-needed"] == "clinical"
     questionnaire_canonical = info["questionnaire"]
     assert questionnaire_canonical.startswith(f"{BASE}/fhir/Questionnaire/cp-phar-71|")
-    context = info["coverage-assertion-id"]
 
     # 2. The DTR client asks for the package with the coverage-assertion-id as context.
     coverage = next(e["resource"] for e in request["prefetch"]["coverage"]["entry"])
-    order = request["context"]["draftOrders"]["entry"][0]["resource"]
-    package_request = {
-        "resourceType": "Parameters",
-        "parameter": [
-            {"name": "coverage", "resource": coverage},
-            {"name": "order", "resource": order},
-            {"name": "questionnaire", "valueCanonical": questionnaire_canonical},
-            {"name": "context", "valueString": context},
-        ],
-    }
-    response = fhir_app.post(PACKAGE, json=package_request)
+    response = fhir_app.post(PACKAGE, json=package_parameters(request, info), headers=fhir_headers)
     assert response.status_code == 200
     parameters = response.get_json()
     Parameters.model_validate(parameters)
@@ -150,7 +208,7 @@ def test_needs_documentation_to_likely_approved_through_the_form(fhir_app):
         "type": "searchset",
         "entry": [{"resource": completed}],
     }
-    second = fhir_app.post(SIGN, json=again).get_json()
+    second = fhir_app.post(SIGN, json=again, headers=hook_headers()).get_json()
     finding = pa_finding(second)
     assert finding["likelihood"] == "likely-approved"
     criteria = {c["clause"]: c for c in finding["criteria"]}

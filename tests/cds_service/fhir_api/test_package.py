@@ -11,7 +11,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.parameters import Parameters
 
 from cds_service.fhir_api import routes
-from cds_service.fhir_api.access import Caller
+from cds_service.security.backend_services import DtrClient
 from tests.conftest import FIXED_NOW, SAMPLES, load_json
 from tests.scenarios.test_dtr_loop import coverage_information
 
@@ -128,7 +128,7 @@ def test_a_dtr_client_sees_only_its_issuers_judgements(client, signed, monkeypat
     # The order was signed with authentication off: kept under no issuer. A client acting for
     # an issuer, or for none, cannot read it.
     for issuer in ("https://other-ehr.example", None):
-        monkeypatch.setattr(routes, "caller", lambda issuer=issuer: Caller("dtr-app", issuer))
+        monkeypatch.setattr(routes, "caller", lambda issuer=issuer: DtrClient("dtr-app", issuer))
         assert client.post(PACKAGE, json=body).status_code == 404
 
 
