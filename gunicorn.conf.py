@@ -1,6 +1,9 @@
 """gunicorn settings shared by the Procfile and the benchmark."""
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -14,3 +17,33 @@ keepalive = 5
 preload_app = True
 accesslog = None
 errorlog = "-"
+
+# --- JSON logs and Prometheus metrics (cds_service/web/gunicorn_logging.py, metrics.py) -------------
+# gunicorn's own lines (error log; access log when enabled) in the service's JSON format.
+logger_class = "cds_service.web.gunicorn_logging.JsonLogger"
+
+# Every worker writes its metric values to files in PROMETHEUS_MULTIPROC_DIR; /metrics adds them up.
+# It must be set before the app (and prometheus-client) is imported: here. An operator's own
+# directory is emptied of a previous run's files; one made here is removed at exit.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR") and os.environ.get("_CDS_METRICS_DIR_OWNED") != "1":
+    _metrics_dir, _metrics_dir_owned = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]), False
+    _metrics_dir.mkdir(parents=True, exist_ok=True)
+    for _stale in _metrics_dir.glob("*.db"):
+        _stale.unlink()
+elif os.environ.get("_CDS_METRICS_DIR_OWNED") == "1":  # this file read again (a reload): keep the counts
+    _metrics_dir, _metrics_dir_owned = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]), True
+else:
+    _metrics_dir, _metrics_dir_owned = Path(tempfile.mkdtemp(prefix="lenalidomide-cds-metrics-")), True
+    os.environ.update(PROMETHEUS_MULTIPROC_DIR=str(_metrics_dir), _CDS_METRICS_DIR_OWNED="1")
+
+
+def child_exit(server, worker):
+    """A worker is gone: its counts stay in the totals; its live-gauge files (none today) go."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _metrics_dir_owned:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

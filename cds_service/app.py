@@ -20,7 +20,7 @@ from .security.jwt_verifier import ConfigError, JwtVerifier, parse_trusted_issue
 from .storage import Store
 from .storage.dtr import DtrStore
 from .web import config as config_module
-from .web import errors
+from .web import errors, metrics, request_id
 from .web.logging_setup import configure as configure_logging
 
 log = logging.getLogger(__name__)
@@ -65,16 +65,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     CORS(
         app,
         origins=settings["CDS_CORS_ORIGINS"],
-        allow_headers=["Authorization", "Content-Type"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID", "traceparent"],
+        expose_headers=["X-Request-ID"],
         methods=["GET", "POST", "OPTIONS"],
         max_age=600,
     )
+    request_id.init_app(app)
     errors.init_app(app)
     app.register_blueprint(discovery.bp)
     app.register_blueprint(endpoint.bp)
     app.register_blueprint(feedback.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(fhir_routes.bp)
+    app.register_blueprint(metrics.bp)
 
     @app.get("/healthz")
     def healthz() -> Response:

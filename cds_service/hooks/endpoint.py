@@ -6,13 +6,13 @@ import logging
 import time
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..fhir_api.access import fhir_base
 from ..security import gate as auth_gate
 from ..storage import HookCall, coverage_assertion_ids
-from ..web import compute_slot
+from ..web import compute_slot, metrics
 from ..web.errors import ServiceError
 from ..web.request_body import check_prefetch_size, json_object
 from .discovery import SERVICES
@@ -42,6 +42,20 @@ def _bad_request(errors: dict, prefix: str = "") -> ServiceError:
     pairs = error_paths(errors, prefix)
     text = "; ".join(f"{path}: {message}" for path, message in pairs)
     return ServiceError(400, text, [path for path, _ in pairs])
+
+
+@bp.before_request
+def _started() -> None:
+    g.hook_started = time.perf_counter()
+
+
+@bp.after_request
+def _count(response: Response) -> Response:
+    """Every hook call answered, whatever its status, in ``cds_hook_calls_total`` and its duration."""
+    service = metrics.service_label((request.view_args or {}).get("service_id", ""), SERVICES)
+    metrics.HOOK_CALLS.labels(service, str(response.status_code)).inc()
+    metrics.HOOK_DURATION.labels(service).observe(time.perf_counter() - g.hook_started)
+    return response
 
 
 @bp.post("/cds-services/<service_id>")
@@ -86,6 +100,7 @@ def call_service(service_id: str) -> Response:
     if not _audit(call):
         # The answer's coverage assertions must be traceable in a dispute: no trail, no answer.
         raise ServiceError(503, "The service cannot record this call right now; try again")
+    metrics.observe_answer(service_id, outcome.findings, outcome.likelihoods, len(outcome.response["cards"]))
     log.info(
         "hook answered",
         extra={
@@ -122,7 +137,8 @@ def _keep_judgements(outcome: Outcome, client_iss: str | None) -> bool:
 def _audit(call: HookCall) -> bool:
     """Write the audit row (its own committed transaction); False, logged, when it failed."""
     try:
-        current_app.extensions["cds_store"].record_hook_call(call)
+        with metrics.timed(metrics.AUDIT_COMMIT):
+            current_app.extensions["cds_store"].record_hook_call(call)
     except SQLAlchemyError as exc:
         log.error(
             "audit row not written",

@@ -12,9 +12,11 @@ be decided: that is a 412.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import threading
+import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from urllib.parse import quote
 import requests
 
 from ..security.fhir_servers import FhirServerAllowList, ServerKey, without_query
-from ..web import compute_slot, json_text
+from ..web import compute_slot, json_text, metrics
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +210,23 @@ def _next_link(bundle: dict) -> str | None:
     return None
 
 
+def _submit(executor: ThreadPoolExecutor, fn: Any, *args: Any) -> Future:
+    """Run ``fn`` on the executor in a copy of the caller's context, so that its log lines carry the
+    call's request id (web/request_id.py)."""
+    return executor.submit(contextvars.copy_context().run, fn, *args)
+
+
+def _timed_read(reader: FhirReader, query: str, give_up_at: float | None) -> tuple[bool, Any]:
+    """``reader.read``, counted by outcome with its time (``cds_fhir_read_duration_seconds``): ``ok``,
+    ``failed``, or ``late`` when it ended after the hook had given up on it."""
+    started = time.perf_counter()
+    ok, value = reader.read(query)
+    ended = time.perf_counter()
+    outcome = "late" if give_up_at is not None and ended > give_up_at else "ok" if ok else "failed"
+    metrics.FHIR_READS.labels(outcome).observe(ended - started)
+    return ok, value
+
+
 def resolve(
     body: Mapping[str, Any],
     templates: Mapping[str, str],
@@ -251,8 +270,11 @@ def resolve(
             to_read[key] = query
 
     if to_read and reader is not None:
+        give_up_at = time.perf_counter() + deadline if deadline is not None else None
         futures: dict[str, Future] = {
-            key: executor.submit(reader.follow_pages, sent[key]) if query == "" else executor.submit(reader.read, query)
+            key: _submit(executor, reader.follow_pages, sent[key])
+            if query == ""
+            else _submit(executor, _timed_read, reader, query, give_up_at)
             for key, query in to_read.items()
         }
         with compute_slot.released():  # other calls compute while this one waits
@@ -260,7 +282,8 @@ def resolve(
         for key, future in futures.items():
             client_page = to_read[key] == ""
             if not future.done():
-                future.cancel()
+                if future.cancel() and not client_page:  # never started: counted here, not by _timed_read
+                    metrics.FHIR_READS.labels("late").observe(deadline or 0)
                 log.warning("fhir read past the hook deadline", extra={"event": "fhir_read_deadline"})
                 if client_page:
                     resolved.data[key] = sent[key]

@@ -32,6 +32,8 @@ SAFE_FIELDS = (
     "fhirServer",
     "client_id",
     "oauth_error",
+    "request_id",
+    "traceparent",
 )
 
 
