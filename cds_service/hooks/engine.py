@@ -23,7 +23,7 @@ from ..crd.coverage_information import PRIMARY_HOOKS, assertion_id, coverage_inf
 from ..fhir_api.judgement import kept_judgement
 from ..fhir_api.questionnaire import canonical_url, versioned_canonical
 from ..rules.assessment import assess
-from ..rules.policy import load_policy
+from ..rules.policy import Policy, load_policy
 from ..rules.rems import judge as judge_rems
 from ..security.fhir_servers import FhirServerAllowList
 from ..storage.dtr import DtrContext
@@ -40,6 +40,7 @@ class Settings:
     hook_deadline: float | None = None
     fhir_max_bytes: int = 10 * 1024 * 1024
     plan_overrides: dict[str, str] | None = None
+    policy: Policy | None = None  # None: the packaged policy (``policy diff`` judges under others)
     fhir_servers: FhirServerAllowList = field(default_factory=FhirServerAllowList)
     now: Any = None  # callable returning an aware datetime; tests pin it
 
@@ -85,9 +86,13 @@ def _external_medications(draft_orders: Any, selections: Any) -> bool:
 
 
 def cards_for_case(
-    case: CaseFacts, draft: dict[str, Any] | None, source_label: str, hook: str = "order-sign"
+    case: CaseFacts,
+    draft: dict[str, Any] | None,
+    source_label: str,
+    hook: str = "order-sign",
+    policy: Policy | None = None,
 ) -> tuple[list[dict], Any]:
-    assessment = assess(case, load_policy())
+    assessment = assess(case, policy or load_policy())
     clauses = assessment.role_clauses
     rems = judge_rems(case)
     cards: list[dict] = []
@@ -180,7 +185,7 @@ def evaluate(
     crd_config = crd_configuration.requested(body)
     for case in cases:
         draft = drafts.get(case.order.ref)
-        cards, assessment = cards_for_case(case, draft, settings.source_label, body["hook"])
+        cards, assessment = cards_for_case(case, draft, settings.source_label, body["hook"], settings.policy)
         outcome.response["cards"].extend(cards)
         if crd_configuration.wants_coverage_information(body["hook"], crd_config):
             documents = (

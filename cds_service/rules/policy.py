@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from . import policy_repeats
 from .evaluator import Criterion, DetailItem
 from .predicates import REGISTRY, check_params
 
@@ -126,6 +127,8 @@ def parse_policy(data: Any, *, source: str = "<policy>") -> Policy:
     """Check ``data`` (the YAML's content) and build the frozen :class:`Policy`."""
     problems: list[str] = []
     policy = _Parser(problems).policy(data)
+    if policy is not None:
+        problems += policy_repeats.problems(policy)
     if problems or policy is None:
         raise PolicyError(f"{source}: invalid policy:\n  - " + "\n  - ".join(problems or ["empty"]))
     return policy
