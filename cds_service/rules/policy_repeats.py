@@ -15,7 +15,6 @@ must be equal: the PDF's wording is what a reviewer reads, the param is what the
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -79,8 +78,11 @@ def _continued_ceilings(policy: Policy, criteria: CriteriaSet) -> list[str]:
         limit = float(branch.params["max_mg_per_day"])
         named = list(branch.params.get("indications") or ())
         excluded = list(branch.params.get("other_than") or ())
-        for name in _unknown(named + excluded, policy.indications):
-            found.append(f"{branch.clause}: names {name!r}, which is not an indication of the policy")
+        found += [
+            f"{branch.clause}: names {name!r}, which is not an indication of the policy"
+            for name in named + excluded
+            if name not in policy.indications
+        ]
         scope = named if "indications" in branch.params else [n for n in ceilings if n not in excluded]
         for name in scope:
             if name not in ceilings:
@@ -97,10 +99,6 @@ def _continued_ceilings(policy: Policy, criteria: CriteriaSet) -> list[str]:
             where = ", ".join(clauses) if clauses else "none"
             found.append(f"{criteria.clause}: a dose increase for {name} must fall under one ceiling branch ({where})")
     return found
-
-
-def _unknown(names: Iterable[str], known: Iterable[str]) -> list[str]:
-    return [name for name in names if name not in set(known)]
 
 
 def _fallback_ceiling(policy: Policy) -> list[str]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from contextlib import contextmanager
 
 from flask import Blueprint, Response
@@ -44,7 +44,7 @@ CARDS_PER_ANSWER = Histogram(
 )
 FHIR_READS = Histogram(
     "cds_fhir_read_duration_seconds",
-    "Reads from the EHR's FHIR server, by outcome (ok, failed, deadline), and their time.",
+    "Reads from the EHR's FHIR server, by outcome (ok, failed, late: after the hook deadline), and their time.",
     ["outcome"],
     buckets=_SECONDS,
 )
@@ -56,9 +56,9 @@ AUDIT_COMMIT = Histogram(
 )
 
 
-def service_label(service_id: str, known: object) -> str:
+def service_label(service_id: str, known: Container[str]) -> str:
     """The service id when it is one of ours, else ``unknown`` (a caller cannot invent series)."""
-    return service_id if service_id in known else "unknown"  # type: ignore[operator]
+    return service_id if service_id in known else "unknown"
 
 
 def observe_answer(service: str, findings: list[str], likelihoods: list[str], cards: int) -> None:
