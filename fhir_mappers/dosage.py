@@ -17,10 +17,16 @@ Conventions (the rules and cards rely on them):
 - A treatment cycle ("days 1-21 of a 28-day cycle") is read from the dosage texts only
   (FHIR Timing cannot state it): it is kept for display and for days' supply, never for
   the daily dose.
-- Days' supply: ``expectedSupplyDuration`` when given; else the dispensed capsules divided
-  by capsules per day, which gives dosing days; with a cycle, dosing days become calendar
-  days the way pharmacies count cycled lenalidomide: 21 capsules at one a day on days
-  1-21 of 28 are a 28-day supply (the rest week is covered by the same fill).
+- Days' supply: stated (``expectedSupplyDuration``) and computed (the dispensed capsules
+  divided by capsules per day, which gives dosing days; with a cycle, dosing days become
+  calendar days the way pharmacies count cycled lenalidomide: 21 capsules at one a day on
+  days 1-21 of 28 are a 28-day supply, the rest week covered by the same fill; 56 are 70
+  days). The supply judged is the larger of the two: a stated 28 days does not hide 56
+  capsules taken on days 1-21 of 28.
+- A cycle is read from the dosage texts ("days 1-21 of 28-day cycles", "21 days on, 7
+  off"), or from ``timing.repeat`` bounds (``boundsDuration`` 21 days, or a
+  ``boundsPeriod`` of 21 days) with the cycle length in the texts ("28-day cycle", "every
+  28 days", "q28d").
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .datatypes import as_list, codings, dicts, number, quantity_unit, text
+from .datatypes import as_list, codings, dicts, number, parse_date, quantity_unit, text
 from .facts import Cycle
 
 GTS_ABBREVIATION = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
@@ -308,6 +314,54 @@ def parse_cycle(texts: list[str]) -> Cycle | None:
     return None
 
 
+_CYCLE_LENGTH = re.compile(
+    r"\b(?P<len>\d{1,2})\s*-?\s*(?P<unit>days?|d|weeks?|wks?)[\s-]*cycles?\b"
+    r"|\bcycles?\s+(?:of\s+)?(?P<len2>\d{1,2})\s*-?\s*(?P<unit2>days?|weeks?)\b"
+    r"|\b(?:every|repeat(?:ed)?\s+every|q)\s*(?P<len3>\d{1,2})\s*-?\s*(?P<unit3>days?|d|weeks?|wks?)\b",
+    re.IGNORECASE,
+)
+
+
+def _cycle_length(texts: list[str]) -> int | None:
+    """A cycle length stated in text ("28-day cycle", "cycles of 28 days", "every 4 weeks", "q28d")."""
+    for value in texts:
+        match = _CYCLE_LENGTH.search(value[:_MAX_TEXT])
+        if match:
+            groups = match.groupdict()
+            length = next(groups[k] for k in ("len", "len2", "len3") if groups[k])
+            unit = next((groups[k] for k in ("unit", "unit2", "unit3") if groups[k]), "d")
+            days = int(length) * (7 if unit.lower().startswith("w") else 1)
+            return days if 1 <= days <= 84 else None
+    return None
+
+
+def _bounded_days(timing: Any) -> int | None:
+    """The days a ``timing.repeat`` is bounded to (``boundsDuration``, or a ``boundsPeriod``
+    counted inclusively), when whole days."""
+    repeat = timing.get("repeat") if isinstance(timing, dict) else None
+    if not isinstance(repeat, dict):
+        return None
+    days = duration_days(repeat.get("boundsDuration"))
+    period = repeat.get("boundsPeriod")
+    if days is None and isinstance(period, dict):
+        start, end = parse_date(period.get("start")), parse_date(period.get("end"))
+        days = float((end - start).days + 1) if start and end and end >= start else None
+    return int(days) if days is not None and days >= 1 and math.isclose(days, round(days)) else None
+
+
+def cycle_from_timing(dosages: list[dict[str, Any]], texts: list[str]) -> Cycle | None:
+    """Days 1-N of an L-day cycle from ``timing.repeat`` bounds (N days) and a cycle length
+    in the texts; ``None`` unless both are there and N is shorter than L."""
+    length = _cycle_length(texts)
+    if length is None:
+        return None
+    for dosage in dosages:
+        on = _bounded_days(dosage.get("timing"))
+        if on is not None and on < length:
+            return Cycle(days_on=on, cycle_length_days=length)
+    return None
+
+
 def _dose_quantity(dosage: dict[str, Any]) -> tuple[Any, bool]:
     """(the ordered dose quantity, whether it is a range's upper end). R4 has it in
     ``doseAndRate`` (an array, or an object from some clients); STU3/DSTU2 on the dosage."""
@@ -375,7 +429,7 @@ def summarise(dosage_instruction: Any, strength_mg: float | None, extra_texts: l
     dosages = list(dicts(dosage_instruction))
     lines = [line for line in (read_line(d, strength_mg) for d in dosages) if line is not None]
     texts = [t for d in dosages for t in dosage_texts(d)] + extra_texts
-    cycle = parse_cycle(texts)
+    cycle = parse_cycle(texts) or cycle_from_timing(dosages, texts)
 
     groups: dict[object, list[DoseLine]] = {}
     for index, line in enumerate(lines):
@@ -455,31 +509,59 @@ def _render(line: DoseLine, strength_mg: float | None) -> str | None:
     return prefix + dose
 
 
-def days_supply(
-    dispense_request: Any, capsules_per_day: float | None, cycle: Cycle | None
-) -> tuple[float | None, float | None]:
-    """(days' supply, dispense quantity) of a dispenseRequest (see the module notes).
+@dataclass(frozen=True)
+class Supply:
+    """What a fill covers: as the order states it, as its quantity and schedule compute it,
+    and the larger of the two, which the REMS 28-day limit is judged on."""
 
-    The quantity is returned when it counts dosage forms or states no unit (lenalidomide
-    is dispensed in capsules); a quantity in mL or mg is not capsules and is not used.
+    stated_days: float | None
+    computed_days: float | None
+    quantity: float | None  # dispense quantity (capsules when the unit says so)
+
+    @property
+    def days(self) -> float | None:
+        known = [d for d in (self.stated_days, self.computed_days) if d is not None]
+        return max(known) if known else None
+
+
+def calendar_days(dosing_days: float, cycle: Cycle | None) -> float | None:
+    """Calendar days that ``dosing_days`` of drug last on a cycle: 21 capsules at one a day
+    on days 1-21 of 28 last 28 days (the rest week is covered by the same fill), 56 last 70."""
+    if cycle is None or cycle.days_on >= cycle.cycle_length_days:
+        return finite(dosing_days)
+    full_cycles = (dosing_days + 1e-9) // cycle.days_on
+    remainder = max(dosing_days - full_cycles * cycle.days_on, 0.0)
+    if remainder < 1e-9:
+        remainder = 0.0
+    return finite(full_cycles * cycle.cycle_length_days + remainder)
+
+
+def capsules_for_days(days: float, capsules_per_day: float, cycle: Cycle | None) -> int:
+    """The most whole capsules whose supply (``calendar_days``) is at most ``days``."""
+    if cycle is None or cycle.days_on >= cycle.cycle_length_days:
+        dosing = days
+    else:
+        full, rest = divmod(days, cycle.cycle_length_days)
+        dosing = full * cycle.days_on + min(rest, cycle.days_on)
+    return max(math.floor(dosing * capsules_per_day + 1e-9), 0)
+
+
+def days_supply(dispense_request: Any, capsules_per_day: float | None, cycle: Cycle | None) -> Supply:
+    """The supply of a dispenseRequest (see the module notes).
+
+    The quantity is used when it counts dosage forms or states no unit (lenalidomide is
+    dispensed in capsules); a quantity in mL or mg is not capsules and is not used.
     """
     if not isinstance(dispense_request, dict):
-        return None, None
+        return Supply(None, None, None)
     raw = dispense_request.get("quantity")
     quantity = None
     if isinstance(raw, dict) and (is_count_quantity(raw) or quantity_unit(raw) is None):
         value = number(raw.get("value"))
         quantity = value if value is not None and value >= 0 else None
-    supply = duration_days(dispense_request.get("expectedSupplyDuration"))
-    if supply is not None:
-        return supply, quantity
-    if quantity is None or not capsules_per_day or capsules_per_day <= 0:
-        return None, quantity
-    dosing_days = finite(quantity / capsules_per_day)
-    if dosing_days is None or cycle is None or cycle.days_on >= cycle.cycle_length_days:
-        return dosing_days, quantity
-    full_cycles = (dosing_days + 1e-9) // cycle.days_on
-    remainder = max(dosing_days - full_cycles * cycle.days_on, 0.0)
-    if remainder < 1e-9:
-        remainder = 0.0
-    return finite(full_cycles * cycle.cycle_length_days + remainder), quantity
+    stated = duration_days(dispense_request.get("expectedSupplyDuration"))
+    computed = None
+    if quantity is not None and capsules_per_day and capsules_per_day > 0:
+        dosing_days = finite(quantity / capsules_per_day)
+        computed = calendar_days(dosing_days, cycle) if dosing_days is not None else None
+    return Supply(stated, computed, quantity)

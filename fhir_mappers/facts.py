@@ -44,13 +44,15 @@ class LenalidomideOrder:
     administrations_per_day: float | None
     dose_text: str | None  # a short human rendering of the dosage, for cards
     cycle: Cycle | None
-    days_supply: float | None
+    days_supply: float | None  # the larger of the stated and the computed supply (see dosage)
     quantity: float | None  # dispense quantity (capsules when the unit says so)
     refills: int | None
     reason_codes: tuple[Coding, ...] = ()
     reason_refs: tuple[str, ...] = ()  # "Condition/x"
     identifiers: tuple[Coding, ...] = ()  # system/code=value, e.g. a REMS authorization number
     medication_source: str = "codeableconcept"  # codeableconcept | contained | reference | none
+    stated_days_supply: float | None = None  # dispenseRequest.expectedSupplyDuration, in days
+    computed_days_supply: float | None = None  # from the quantity and the dose schedule, cycles included
 
 
 @dataclass(frozen=True)

@@ -218,7 +218,7 @@ def map_lenalidomide_order(mr: Any, resolve_medication: ResolveMedication | None
     )
     notes = [t for n in dicts(mr.get("note")) if (t := text(n.get("text")))]
     dose = summarise(mr.get("dosageInstruction"), strength, notes)
-    supply, quantity = days_supply(mr.get("dispenseRequest"), dose.capsules_per_day, dose.cycle)
+    supply = days_supply(mr.get("dispenseRequest"), dose.capsules_per_day, dose.cycle)
     dispense = mr.get("dispenseRequest")
     refills = integer(dispense.get("numberOfRepeatsAllowed")) if isinstance(dispense, dict) else None
     return LenalidomideOrder(
@@ -236,8 +236,10 @@ def map_lenalidomide_order(mr: Any, resolve_medication: ResolveMedication | None
         administrations_per_day=dose.administrations_per_day,
         dose_text=dose.dose_text,
         cycle=dose.cycle,
-        days_supply=supply,
-        quantity=quantity,
+        days_supply=supply.days,
+        quantity=supply.quantity,
+        stated_days_supply=supply.stated_days,
+        computed_days_supply=supply.computed_days,
         refills=refills if refills is not None and refills >= 0 else None,
         reason_codes=_reason_codes(mr),
         reason_refs=_reason_refs(mr),

@@ -13,6 +13,7 @@ import math
 from datetime import date, timedelta
 from typing import Any
 
+from fhir_mappers.dosage import capsules_for_days
 from fhir_mappers.facts import CaseFacts
 
 from ..rules.rems import MET, UNKNOWN, UNMET, RemsJudgement, StepResult, load_rems
@@ -54,12 +55,18 @@ def rewritten_order(case: CaseFacts, draft: dict[str, Any] | None) -> dict[str, 
     dispense = updated.get("dispenseRequest")
     dispense = dict(dispense) if isinstance(dispense, dict) else {}
     dispense["numberOfRepeatsAllowed"] = limits["max_refills"]
-    supply, cap = case.order.days_supply, limits["max_days_supply"]
+    order = case.order
+    supply, cap = order.days_supply, limits["max_days_supply"]
     if supply is not None and supply > cap:
         quantity = dispense.get("quantity")
         value = quantity.get("value") if isinstance(quantity, dict) else None
         if isinstance(value, int | float) and not isinstance(value, bool):
-            dispense["quantity"] = {**quantity, "value": math.floor(value * cap / supply)}
+            if order.computed_days_supply is not None and order.capsules_per_day:
+                # As many capsules as the schedule takes in 28 days (21 on days 1-21 of 28).
+                fits = capsules_for_days(cap, order.capsules_per_day, order.cycle)
+            else:
+                fits = math.floor(value * cap / supply)
+            dispense["quantity"] = {**quantity, "value": min(fits, math.floor(value))}
         dispense["expectedSupplyDuration"] = {"value": cap, "unit": "days", "system": UCUM, "code": "d"}
     updated["dispenseRequest"] = dispense
     return updated

@@ -184,6 +184,18 @@ def risk_category(case: CaseFacts) -> tuple[str, str, bool]:
     return f"{prefix}-reproductive-potential", "no menopause or hysterectomy on record", False
 
 
+def _supply_shown(order: Any) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """The supply judged (the larger of stated and computed, REMS guide: "no more than a
+    4-week (28-day) supply"), saying both where they disagree."""
+    stated, computed = order.stated_days_supply, order.computed_days_supply
+    facts = tuple((k, v) for k, v in (("statedDays", stated), ("computedDays", computed)) if v is not None)
+    supply = f"{order.days_supply:g}-day supply"
+    if stated is not None and computed is not None and abs(stated - computed) >= 1:
+        cycle = f", days 1-{order.cycle.days_on} of {order.cycle.cycle_length_days}" if order.cycle else ""
+        supply += f" ({order.quantity:g} capsules as dosed{cycle}: {computed:g} days; the order states {stated:g})"
+    return supply, facts
+
+
 def _contradicts_record(case: CaseFacts, written: str) -> str | None:
     """What of the record a written category contradicts (its sex, or adult / child on an
     age the record makes certain), else None. Whatever the reproductive potential, "adult-male"
@@ -451,10 +463,10 @@ def _judge_step(base: dict, case: CaseFacts, j: RemsJudgement, from_record: bool
     if step_id == "days-supply":
         if order.days_supply is None:
             return _step(base, UNVERIFIED, "the days' supply cannot be told from the order")
-        supply = f"{order.days_supply:g}-day supply"
+        supply, facts = _supply_shown(order)
         if order.days_supply <= limits["max_days_supply"]:
-            return _step(base, MET, supply)
-        return _step(base, UNMET, f"{supply} ordered")
+            return _step(base, MET, supply, facts=facts)
+        return _step(base, UNMET, f"{supply} ordered", facts=facts)
     if step_id == "refills":
         # An absent numberOfRepeatsAllowed means no refills are authorized.
         if order.refills is None or order.refills <= limits["max_refills"]:

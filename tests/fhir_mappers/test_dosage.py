@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from fhir_mappers.dosage import days_supply, duration_days, frequency_from_text, parse_cycle
+from fhir_mappers.dosage import (
+    capsules_for_days,
+    days_supply,
+    duration_days,
+    frequency_from_text,
+    parse_cycle,
+    summarise,
+)
 from fhir_mappers.facts import Cycle
 
 
@@ -74,15 +81,91 @@ def test_duration_days():
     ],
 )
 def test_days_supply_from_quantity(quantity, per_day, cycle, supply):
-    assert days_supply({"quantity": {"value": quantity, "code": "{capsule}"}}, per_day, cycle) == (
-        supply,
-        quantity,
+    found = days_supply({"quantity": {"value": quantity, "code": "{capsule}"}}, per_day, cycle)
+    assert (found.days, found.computed_days, found.stated_days, found.quantity) == (supply, supply, None, quantity)
+
+
+def test_the_larger_of_stated_and_computed_supply_is_judged():
+    # Issue 12, class 4: 56 capsules once daily on days 1-21 of 28 are 70 days, whatever is stated.
+    hidden = days_supply(
+        {"quantity": {"value": 56}, "expectedSupplyDuration": {"value": 28, "code": "d"}}, 1, Cycle(21, 28)
     )
+    assert (hidden.stated_days, hidden.computed_days, hidden.days) == (28, 70, 70)
+    longer = days_supply(
+        {"quantity": {"value": 21}, "expectedSupplyDuration": {"value": 35, "code": "d"}}, 1, Cycle(21, 28)
+    )
+    assert (longer.stated_days, longer.computed_days, longer.days) == (35, 28, 35)
 
 
-def test_days_supply_prefers_expected_supply_duration_and_needs_capsules():
-    dispense = {"quantity": {"value": 21}, "expectedSupplyDuration": {"value": 21, "code": "d"}}
-    assert days_supply(dispense, 1, Cycle(21, 28)) == (21, 21)
-    assert days_supply({"quantity": {"value": 210, "code": "mg"}}, 1, None) == (None, None)
-    assert days_supply({"quantity": {"value": 21}}, None, None) == (None, 21)
-    assert days_supply("junk", 1, None) == (None, None)
+def test_days_supply_needs_capsules_and_a_schedule_to_compute():
+    assert days_supply({"quantity": {"value": 210, "code": "mg"}}, 1, None).days is None
+    only_quantity = days_supply({"quantity": {"value": 21}}, None, None)
+    assert (only_quantity.days, only_quantity.quantity) == (None, 21)
+    stated = days_supply({"quantity": {"value": 21}, "expectedSupplyDuration": {"value": 4, "code": "wk"}}, None, None)
+    assert (stated.days, stated.computed_days) == (28, None)
+    assert days_supply("junk", 1, None).days is None
+
+
+@pytest.mark.parametrize(
+    ("days", "per_day", "cycle", "capsules"),
+    [
+        (28, 1, Cycle(21, 28), 21),
+        (28, 1, None, 28),
+        (28, 2, Cycle(21, 28), 42),
+        (28, 1, Cycle(14, 21), 21),
+        (28, 0.5, None, 14),
+    ],
+)
+def test_capsules_for_a_28_day_supply_compute_back_to_at_most_28_days(days, per_day, cycle, capsules):
+    assert capsules_for_days(days, per_day, cycle) == capsules
+    assert days_supply({"quantity": {"value": capsules}}, per_day, cycle).days <= days
+
+
+@pytest.mark.parametrize(
+    ("timing", "text", "cycle"),
+    [
+        (
+            {"repeat": {"boundsDuration": {"value": 21, "code": "d"}, "frequency": 1, "period": 1, "periodUnit": "d"}},
+            "Take 1 capsule daily. Repeat every 28 days.",
+            Cycle(21, 28),
+        ),
+        (
+            {
+                "repeat": {
+                    "boundsPeriod": {"start": "2026-11-20", "end": "2026-12-10"},
+                    "frequency": 1,
+                    "period": 1,
+                    "periodUnit": "d",
+                }
+            },
+            "28-day cycle",
+            Cycle(21, 28),
+        ),
+        (
+            {"repeat": {"boundsDuration": {"value": 3, "code": "wk"}, "frequency": 1, "period": 1, "periodUnit": "d"}},
+            "q28d",
+            Cycle(21, 28),
+        ),
+        # Bounds without a cycle length are the therapy's span, not a cycle.
+        (
+            {"repeat": {"boundsDuration": {"value": 21, "code": "d"}, "frequency": 1, "period": 1, "periodUnit": "d"}},
+            "Take 1 capsule daily",
+            None,
+        ),
+        (
+            {
+                "repeat": {
+                    "boundsPeriod": {"start": "2026-01-01", "end": "2026-12-31"},
+                    "frequency": 1,
+                    "period": 1,
+                    "periodUnit": "d",
+                }
+            },
+            "28-day cycle",
+            None,
+        ),
+    ],
+)
+def test_cycle_from_timing_bounds_and_a_stated_cycle_length(timing, text, cycle):
+    dosage = {"timing": timing, "text": text, "doseAndRate": [{"doseQuantity": {"value": 1, "code": "{capsule}"}}]}
+    assert summarise([dosage], 10, []).cycle == cycle

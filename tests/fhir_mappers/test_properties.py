@@ -152,6 +152,7 @@ def test_days_supply_from_quantity_is_quantity_over_capsules_per_day(capsules, f
 
 @SETTINGS
 @given(supply=st.integers(1, 365), quantity=st.integers(1, 500))
-def test_expected_supply_duration_wins_over_quantity(supply, quantity):
+def test_the_larger_of_stated_and_computed_supply_is_judged(supply, quantity):
     order = map_lenalidomide_order(_order(1, 1, 1, "d", supply, quantity))
-    assert order.days_supply == supply
+    assert (order.stated_days_supply, order.computed_days_supply) == (supply, quantity)
+    assert order.days_supply == max(supply, quantity)
