@@ -15,6 +15,7 @@ from typing import Any
 
 from fhir_mappers.dosage import capsules_for_days
 from fhir_mappers.facts import CaseFacts
+from fhir_mappers.medication_request import map_lenalidomide_order
 
 from ..rules.rems import MET, UNKNOWN, UNMET, RemsJudgement, StepResult, load_rems
 from .common import json_copy, make_card, override_reason
@@ -55,7 +56,10 @@ def rewritten_order(case: CaseFacts, draft: dict[str, Any] | None) -> dict[str, 
     dispense = updated.get("dispenseRequest")
     dispense = dict(dispense) if isinstance(dispense, dict) else {}
     dispense["numberOfRepeatsAllowed"] = limits["max_refills"]
-    order = case.order
+    # The draft as it stands (the dose rewrite may have changed its schedule and quantity
+    # first); the case's reading when the draft alone cannot tell (a referenced Medication).
+    fresh = map_lenalidomide_order(draft)
+    order = fresh if fresh.days_supply is not None else case.order
     supply, cap = order.days_supply, limits["max_days_supply"]
     if supply is not None and supply > cap:
         quantity = dispense.get("quantity")
