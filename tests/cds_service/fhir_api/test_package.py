@@ -183,3 +183,26 @@ def test_questionnaire_errors_are_stored_without_the_rest_of_the_body(app, clien
     assert row["questionnaires"] == [f"{BASE}/fhir/Questionnaire/cp-phar-71|v"]
     assert row["issues"] == [{"severity": "error", "code": "invalid", "diagnostics": "enableWhen target"}]
     assert client.post(LOG, json={"resourceType": "Parameters", "parameter": []}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"resourceType": "Parameters", "parameter": None},
+        {"resourceType": "Parameters", "parameter": [None, 1, "x"]},
+        {"resourceType": "Parameters", "parameter": [{"name": 5}]},
+        parameters(("coverage", {"resourceType": "Coverage", "id": 7}), ("context", "x")),
+        parameters(("coverage", {**COVERAGE, "beneficiary": "Patient/x"}), ("order", ORDER)),
+        parameters(("coverage", {**COVERAGE, "id": "c" * 65}), ("order", ORDER)),
+        parameters(("coverage", COVERAGE), ("context", "x" * 10_000)),
+        parameters(("coverage", COVERAGE), ("order", {"resourceType": "Patient", "id": "p"})),
+        {"resourceType": "Parameters", "parameter": [{"name": "coverage", "resource": COVERAGE}, {"name": "context"}]},
+        {"resourceType": "Parameters", "parameter": [{"name": "changedsince", "valueInstant": "2026-01-01T00:00:00Z"}]},
+    ],
+)
+def test_hostile_package_requests_are_4xx_never_5xx(client, body):
+    response = client.post(PACKAGE, json=body)
+    assert 400 <= response.status_code < 500
+    assert response.get_json()["resourceType"] == "OperationOutcome"
+    response = client.post(LOG, json=body)
+    assert response.status_code in (200, 400)
