@@ -14,7 +14,7 @@ from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
 # Subcommand modules under cds_service/console/, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("purge", "policy")
+COMMANDS: tuple[str, ...] = ("purge", "policy", "cards")
 
 
 def package_version() -> str:
