@@ -92,4 +92,3 @@ def test_preview_shows_every_summary_on_the_first_screen(browser, shots, tmp_pat
         assert mark not in text, f"{name}: raw Markdown {mark!r} on the page"
     if not cards:
         assert "No cards." in text
-
