@@ -10,6 +10,9 @@ CARD_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 OVERRIDE_REASON_SYSTEM = "urn:lenalidomide-cds:override-reason"
 FINDING_KEY = "lenalidomide-cds.finding"
 MAX_SUMMARY = 139
+# Room a card keeps in its detail for the line naming the order's one update suggestion
+# (order_update.attach appends it: "Accept “Rewrite: …” (on the Revlimid card).").
+SUGGESTION_LINE_RESERVE = 130
 
 # finding code -> CRD card type (CONTRACT.md, "Cards").
 TOPICS = {

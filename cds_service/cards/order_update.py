@@ -16,10 +16,9 @@ from typing import Any
 
 from fhir_mappers.facts import CaseFacts
 
-from .common import FINDING_KEY, update_suggestion
+from .common import FINDING_KEY, SUGGESTION_LINE_RESERVE, update_suggestion
 from .order_rewrite import capsule_product, generic_product, with_medication, with_once_daily_dose
 from .rems import rewritten_order
-from .text import join_words, plural
 
 # The words a card's finding code goes by when another card's text refers to it.
 CARD_NAMES = {"generic-substitution": "Revlimid", "dose-limit": "dose", "rems": "REMS"}
@@ -131,8 +130,7 @@ def attach(cards: list[dict[str, Any]], case: CaseFacts, draft: dict[str, Any] |
     carrier["suggestions"] = [update_suggestion(label, description, resource), *carrier.get("suggestions", [])]
     carrier["selectionBehavior"] = "at-most-one"
     for card in asking:
-        mine = [change.words for change in changes if change.code == _code(card)]
-        others = len(changes) - len(mine)
-        also = f"; it also makes the other {plural(others, 'change')} it names" if others else ""
         where = "below" if card is carrier else f"on the {CARD_NAMES.get(_code(carrier), _code(carrier))} card"
-        card["detail"] += f"\n\nAccept “{label}” ({where}) for {join_words(mine)}{also}."
+        line = f"Accept “{label}” ({where})."
+        assert len(line) <= SUGGESTION_LINE_RESERVE, line  # the cards keep this much room for it
+        card["detail"] += f"\n\n{line}"

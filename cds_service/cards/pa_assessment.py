@@ -15,7 +15,7 @@ from fhir_mappers.facts import CaseFacts
 from ..rules.rems import PregnancyFinding
 from .common import make_card
 from .dose_limit import INDICATION_NAMES
-from .text import CROSS, cell, join_words, plural, record_notes
+from .text import CROSS, cell, fit_sections, join_words, plural, record_notes
 
 MAX_DETAIL_APPROVED = 600
 MAX_DETAIL = 1200
@@ -130,13 +130,12 @@ def _contraindication_line(pregnancy: PregnancyFinding | None) -> list[str]:
     if pregnancy is None or pregnancy.indicator != "critical":
         return []
     return [
-        "",
         f"**Contraindicated:** the record shows a {pregnancy.text}; the policy lists pregnancy as a "
-        "contraindication (Appendix C). The likelihood above is judged on the criteria alone.",
+        "contraindication (Appendix C). The likelihood above is judged on the criteria alone."
     ]
 
 
-def _approved_detail(case: CaseFacts, assessment: Any) -> list[str]:
+def _approved_detail(case: CaseFacts, assessment: Any) -> list[tuple[int, list[str]]]:
     name = INDICATION_NAMES.get(assessment.indication, assessment.indication)
     months = (
         f" Approval duration if approved: **{assessment.approval_months} months**."
@@ -144,52 +143,63 @@ def _approved_detail(case: CaseFacts, assessment: Any) -> list[str]:
         else ""
     )
     return [
-        f"All {len(assessment.criteria)} criteria of **{', '.join(assessment.clauses)}** ({name}, "
-        f"{assessment.pathway} therapy) are met on the record as of {case.as_of.isoformat()}.{months}",
-        "",
-        "Each criterion, with the record it rests on, is in this card's finding "
-        "(`lenalidomide-cds.finding`), for the prior-authorization request.",
+        (
+            0,
+            [
+                f"All {len(assessment.criteria)} criteria of **{', '.join(assessment.clauses)}** ({name}, "
+                f"{assessment.pathway} therapy) are met on the record as of {case.as_of.isoformat()}.{months}"
+            ],
+        ),
+        (
+            2,
+            [
+                "Each criterion, with the record it rests on, is in this card's finding "
+                "(`lenalidomide-cds.finding`), for the prior-authorization request."
+            ],
+        ),
     ]
 
 
-def _open_detail(case: CaseFacts, assessment: Any) -> list[str]:
+def _open_detail(case: CaseFacts, assessment: Any) -> list[tuple[int, list[str]]]:
     name = INDICATION_NAMES.get(assessment.indication, assessment.indication)
     shown = [r for r in assessment.criteria if _status(r) != "met"]
     shown.sort(key=lambda r: _status(r) != "not-met")
-    lines = [
-        f"Judged under **{', '.join(assessment.clauses)}** ({name}, {assessment.pathway} therapy) "
-        f"on the record as of {case.as_of.isoformat()}.",
-        "",
-        "| Criterion | Status | What is missing |",
-        "|---|---|---|",
-    ]
+    table = ["| Criterion | Status | What is missing |", "|---|---|---|"]
     for result in shown:
         label = f"{_names(assessment, result)[0]} ({_short_clause(result.clause)})"
         why = result.reason or criterion_text(result)
         options = alternatives(result)
         if options:
             why = f"{why}; {options}"
-        lines.append(f"| {cell(label)} | {STATUS_LABEL[_status(result)]} | {cell(why)} |")
+        table.append(f"| {cell(label)} | {STATUS_LABEL[_status(result)]} | {cell(why)} |")
     met = [r for r in assessment.criteria if _status(r) == "met"]
-    if met:
-        names = join_words([_names(assessment, r)[0].lower() for r in met])
-        lines += ["", f"Met on record: {len(met)} of {len(assessment.criteria)} ({names})."]
-    if assessment.approval_months:
-        lines += ["", f"Approval duration if approved: **{assessment.approval_months} months**."]
-    return lines
+    names = join_words([_names(assessment, r)[0].lower() for r in met])
+    months = assessment.approval_months
+    return [
+        (
+            2,
+            [
+                f"Judged under **{', '.join(assessment.clauses)}** ({name}, {assessment.pathway} therapy) "
+                f"on the record as of {case.as_of.isoformat()}."
+            ],
+        ),
+        (0, table),
+        (1, [f"Met on record: {len(met)} of {len(assessment.criteria)} ({names})."] if met else []),
+        (3, [f"Approval duration if approved: **{months} months**."] if months else []),
+    ]
 
 
 def pa_assessment_card(
     case: CaseFacts, assessment: Any, source_label: str, pregnancy: PregnancyFinding | None = None
 ) -> dict[str, Any]:
     approved = assessment.likelihood == "likely-approved"
-    lines = _approved_detail(case, assessment) if approved else _open_detail(case, assessment)
-    lines += _contraindication_line(pregnancy)
-    lines += [line for note in record_notes(case) for line in ("", note)]
+    sections = _approved_detail(case, assessment) if approved else _open_detail(case, assessment)
+    sections += [(0, _contraindication_line(pregnancy)), (1, record_notes(case))]
+    detail = fit_sections(sections, MAX_DETAIL_APPROVED if approved else MAX_DETAIL)
     return make_card(
         code="pa-assessment",
         summary=_summary(assessment),
-        detail="\n".join(lines),
+        detail=detail,
         indicator="info" if approved else "warning",
         source_label=source_label,
         orders=[case.order.ref],

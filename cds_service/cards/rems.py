@@ -18,8 +18,8 @@ from fhir_mappers.facts import CaseFacts
 from fhir_mappers.medication_request import map_lenalidomide_order
 
 from ..rules.rems import MET, UNKNOWN, UNMET, RemsJudgement, StepResult, load_rems
-from .common import json_copy, make_card, override_reason
-from .text import date_window, day_month, join_words, plural
+from .common import SUGGESTION_LINE_RESERVE, json_copy, make_card, override_reason
+from .text import date_window, day_month, fit_sections, join_words, plural, record_notes
 
 UCUM = "http://unitsofmeasure.org"
 # An order-sign detail in the worst case (nothing on record) stays within this many characters.
@@ -131,7 +131,7 @@ def _order_line(step: StepResult, category: str) -> str:
         todo = "at most 28 days" if step.status == UNMET else "state the days' supply (at most 28 days)"
         return f"- **Supply:** {shows}; {todo}."
     if step.id == "refills":
-        return f"- **Refills:** {shows}; none allowed (each prescription needs a new authorization number)."
+        return f"- **Refills:** {shows}; none allowed (each prescription needs its own authorization number)."
     if step.id == "risk-category-on-prescription":
         if step.status == UNMET:
             return f"- **Risk category:** {shows}; correct it to “{_label(category)}”."
@@ -147,8 +147,22 @@ def _order_line(step: StepResult, category: str) -> str:
 def _program_line(steps: list[StepResult]) -> str:
     rems = load_rems()
     site = rems["links"][0]["url"]
-    what = join_words([_base(s)["label"] for s in steps])
-    return f"**Confirm in the REMS program** ([{site.removeprefix('https://www.')}]({site}), {rems['phone']}): {what}."
+    labels = [_base(s)["label"] for s in steps]
+    ids = {s.id for s in steps}
+    # Pairs said together: "both surveys", "counselling on contraception and risks".
+    for pair, words in (
+        ({"patient-survey", "prescriber-survey"}, "both surveys"),
+        ({"contraception-counseling", "patient-counseling"}, "counselling on contraception and risks"),
+    ):
+        if pair <= ids:
+            first = min(i for i, s in enumerate(steps) if s.id in pair)
+            names = {_base(s)["label"] for s in steps if s.id in pair}
+            labels = [
+                words if i == first else label for i, label in enumerate(labels) if label not in names or i == first
+            ]
+    return f"**Confirm in the REMS program** ([{site.removeprefix('https://www.')}]({site}), {rems['phone']}): " + (
+        join_words(labels) + "."
+    )
 
 
 def _on_record_line(steps: list[StepResult]) -> str | None:
@@ -219,7 +233,8 @@ def rems_card(case: CaseFacts, j: RemsJudgement, source_label: str, hook: str = 
     kind = {"initial": "Initial prescription", "subsequent": "Subsequent prescription"}.get(
         j.prescription, "Initial or subsequent prescription unknown"
     )
-    context = f"**{category}:** {j.why}. {kind}: {j.prescription_why}."
+    context = [f"**{category}:** {j.why}. {kind}: {j.prescription_why}."]
+    notes = record_notes(case)
     block_lines = [_pregnancy_line(case, j, s) for s in blocks]
     order_lines = [_order_line(s, j.risk_category) for s in order]
     if hook == "order-select":
@@ -229,25 +244,22 @@ def rems_card(case: CaseFacts, j: RemsJudgement, source_label: str, hook: str = 
             common["summary"] = _summary(j, [], order[:1], [])
         if not first:
             first = [_program_line(program)]
-        return make_card(
-            detail="\n".join([*first, "", context, "", "The full REMS check follows when you sign."]), **common
-        )
-    lines: list[str] = []
-    if block_lines:
-        lines += ["**Blocks dispensing**", *block_lines, ""]
-    if order_lines:
-        lines += ["**Fix in this order**", *order_lines, ""]
-    if program:
-        lines += [_program_line(program), ""]
-    on_record = _on_record_line(j.steps)
-    if on_record:
-        lines += [on_record, ""]
-    lines.append(context)
+        sections = [(0, first), (2, context), (1, notes), (3, ["The full REMS check follows when you sign."])]
+        return make_card(detail=fit_sections(sections, MAX_DETAIL), **common)
     contraception = _contraception(j.risk_category)
-    if contraception and any(s.id == "contraception-counseling" for s in program):
-        lines += ["", f"**Contraception:** {contraception}"]
+    counselling_open = any(s.id == "contraception-counseling" for s in program)
+    on_record = _on_record_line(j.steps)
+    sections = [
+        (0, ["**Blocks dispensing**", *block_lines] if block_lines else []),
+        (0, ["**Fix in this order**", *order_lines] if order_lines else []),
+        (0, [_program_line(program)] if program else []),
+        (2, [on_record] if on_record else []),
+        (2, context),
+        (1, notes),
+        (3, [f"**Contraception:** {contraception}"] if contraception and counselling_open else []),
+    ]
     return make_card(
-        detail="\n".join(lines),
+        detail=fit_sections(sections, MAX_DETAIL - SUGGESTION_LINE_RESERVE),
         override_reasons=[
             override_reason("rems-completed-outside-ehr", "Completed outside the EHR"),
             override_reason("rems-verified-with-program", "Verified with Lenalidomide REMS"),

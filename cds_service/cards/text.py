@@ -57,6 +57,25 @@ def join_words(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def fit_sections(sections: list[tuple[int, list[str]]], limit: int) -> str:
+    """The sections (each a priority and its Markdown lines) joined by blank lines, dropping
+    whole sections from the least important (highest priority number) until the text fits
+    ``limit`` characters. Priority 0 is never dropped: what must be said stays, and the card
+    builders keep it within the limit on their own (the scenario tests hold them to it)."""
+    kept = [(priority, lines) for priority, lines in sections if lines]
+
+    def text() -> str:
+        return "\n\n".join("\n".join(lines) for _priority, lines in kept)
+
+    while len(text()) > limit:
+        droppable = [index for index, (priority, _lines) in enumerate(kept) if priority > 0]
+        if not droppable:
+            break
+        worst = max(droppable, key=lambda index: (kept[index][0], index))
+        del kept[worst]
+    return text()
+
+
 def record_notes(case: CaseFacts) -> list[str]:
     """One short line each about how the record was read that a reader of any card should
     know (data that could not be read). Cards show them under their main text; each line stays
@@ -64,5 +83,5 @@ def record_notes(case: CaseFacts) -> list[str]:
     notes: list[str] = []
     if case.unavailable:
         missing = join_words(sorted(DATA_NAMES.get(key, key) for key in case.unavailable))
-        notes.append(f"Could not be read from the EHR: {missing}; what depends on it is open, not failed.")
+        notes.append(f"Could not be read from the EHR: {missing}; what depends on it is open.")
     return notes
