@@ -34,6 +34,13 @@ def _label(category: str) -> str:
     return load_rems()["risk_categories"].get(category, "Risk category unknown")
 
 
+def _readable(text: str) -> str:
+    """What a step shows, with risk category codes ('adult-male') in the guide's words."""
+    for code, label in sorted(load_rems()["risk_categories"].items(), key=lambda item: -len(item[0])):
+        text = text.replace(f"'{code}'", f"“{label}”").replace(code, f"“{label}”")
+    return text
+
+
 def _base(step: StepResult) -> dict[str, Any]:
     return next(base for base in load_rems()["steps"] if base["id"] == step.id)
 
@@ -126,7 +133,7 @@ def _pregnancy_line(case: CaseFacts, j: RemsJudgement, step: StepResult) -> str:
 
 def _order_line(step: StepResult, category: str) -> str:
     """One thing to fix in this order, in the prescriber's words."""
-    shows = step.shows
+    shows = _readable(step.shows)
     if step.id == "days-supply":
         todo = "at most 28 days" if step.status == UNMET else "state the days' supply (at most 28 days)"
         return f"- **Supply:** {shows}; {todo}."
@@ -170,7 +177,7 @@ def _on_record_line(steps: list[StepResult]) -> str | None:
     met = [s for s in steps if s.status == MET]
     if not met:
         return None
-    shown = [s.shows for s in met if _base(s)["part"] != "program"]
+    shown = [_readable(s.shows) for s in met if _base(s)["part"] != "program"]
     shown += [_base(s)["label"] for s in met if _base(s)["part"] == "program"]
     return "**On record:** " + "; ".join(shown) + "."
 

@@ -14,7 +14,15 @@ from tests.fhir_mappers.helpers import bundle, medication_request, rxnorm_concep
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 FINDING = "lenalidomide-cds.finding"
-EVERYTHING = {"observations", "medications", "procedures", "conditions", "practitioner", "practitionerRoles", "coverage"}
+EVERYTHING = {
+    "observations",
+    "medications",
+    "procedures",
+    "conditions",
+    "practitioner",
+    "practitionerRoles",
+    "coverage",
+}
 
 
 def worst_draft() -> dict:

@@ -83,3 +83,18 @@ def test_breastfeeding_card_is_a_warning_without_suggestions():
     assert card["source"]["topic"]["code"] == "contraindication"
     assert "suggestions" not in card
     assert card["extension"][FINDING]["code"] == "pregnancy"
+
+
+def test_risk_category_on_the_order_is_not_asked_for_again_and_reads_as_the_guide_names_it():
+    on_order = [{"url": "urn:lenalidomide-cds:rems-risk-category", "valueCode": "adult-male"}]
+    c = case(sex="male", birth="1960-01-01", draft=order(extension=on_order))
+    card = rems_card(c, judge(c), "Plan")
+    assert card is not None
+    assert "**On record:**" in card["detail"] and "“Adult male” on the order" in card["detail"]
+    assert "Risk category:**" not in card["detail"] and "write it on the prescription" not in card["detail"].lower()
+    wrong = case(sex="female", draft=order(extension=on_order))
+    card = rems_card(wrong, judge(wrong), "Plan")
+    assert card is not None
+    line = next(line for line in card["detail"].splitlines() if line.startswith("- **Risk category:**"))
+    assert "“Adult male” on the order" in line and "correct it to “Adult female of reproductive potential”" in line
+    assert "adult-male" not in card["detail"]
