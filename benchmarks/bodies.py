@@ -8,6 +8,9 @@
 - ``typical``: ``sample_bundles/01-mm-likely-approved.json`` with its prefetch grown to about 30
   Conditions, 100 Observations and 20 MedicationRequests (with their ``_include``d Medications).
 - ``heavy``: the typical request with 1,000 Observations.
+- ``pass-through``: the typical request whose draft order is dexamethasone 4 MG Oral Tablet (RxNorm 197582,
+  verified in ``../shared/reference/terminology.md`` 1h) instead of lenalidomide: the order an EHR sends on
+  every medication it writes, answered ``{"cards": []}``.
 - ``fallback``: the typical request with no prefetch at all and ``fhirServer`` pointing at the
   benchmark's local FHIR server, which serves the typical request's prefetch (``fhir_stub.py``).
 
@@ -145,6 +148,30 @@ def typical_request(observations: int = TYPICAL_COUNTS["Observation"]) -> dict[s
 
 def heavy_request() -> dict[str, Any]:
     return typical_request(observations=HEAVY_OBSERVATIONS)
+
+
+DEXAMETHASONE_4MG = {
+    "coding": [
+        {
+            "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+            "code": "197582",
+            "display": "dexamethasone 4 MG Oral Tablet",
+        }
+    ],
+    "text": "dexamethasone 4 MG Oral Tablet",
+}
+
+
+def passthrough_request() -> dict[str, Any]:
+    """The typical record with a dexamethasone draft: nothing for the service to speak about."""
+    body = typical_request()
+    for entry in body["context"]["draftOrders"]["entry"]:
+        order = entry["resource"]
+        order.pop("medicationReference", None)
+        order["medicationCodeableConcept"] = copy.deepcopy(DEXAMETHASONE_4MG)
+        for dosage in order.get("dosageInstruction", []):
+            dosage.pop("text", None)
+    return body
 
 
 def fallback_request(fhir_base: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -1,16 +1,19 @@
-"""Benchmark: the service under gunicorn, as the Procfile runs it, against a baseline Flask app.
+"""Benchmark: the service under gunicorn, as the Procfile runs it, against two baseline Flask apps.
 
 Run from the project root: ``.venv/bin/python benchmarks/run.py`` (about 9 minutes; ``--soak-seconds 0``
 skips the 5-minute soak).
 
-1. Builds the request bodies (``bodies.py``): the sandbox's captured order-sign, a typical
-   record, a heavy one, and the prefetch-fallback request against a local FHIR server.
+1. Builds the request bodies (``bodies.py``): the pass-through order (a typical record, a draft that
+   is not lenalidomide), the sandbox's captured order-sign, a typical record, a heavy one, and the
+   prefetch-fallback request against a local FHIR server.
 2. Starts the service (``gunicorn --config gunicorn.conf.py cds_service.wsgi:app``, the
    Procfile's command, same worker settings, ``CDS_AUTH=disabled``, a temporary
-   ``CDS_FEEDBACK_DB``) and the baseline (``benchmarks/baseline_app.py``, the same gunicorn
-   config), both bound to 127.0.0.1 only.
-3. Loads both with ``wrk`` at 10 connections, alternating baseline and service round by round,
-   each round bounded in time and in requests; reads each worker's peak RSS (``VmHWM``).
+   ``CDS_FEEDBACK_DB``), the baseline (``benchmarks/baseline_app.py``, orjson, the same gunicorn
+   config) and the fixed reference of the targets (``benchmarks/reference_app.py``: the standard
+   library's json under gunicorn's default sync worker), all bound to 127.0.0.1 only.
+3. Loads them with ``wrk`` at 10 connections, alternating reference, baseline and service round by
+   round, each round bounded in time and in requests; reads each worker's peak RSS (``VmHWM``);
+   prints the targets of issue 16 (ratios against the reference) and whether each is met.
 4. Fallback: the request without prefetch, reads answered by ``fhir_stub.py`` after a fixed
    delay; one request at a time to show that the reads overlap, then under load.
 5. Memory: a fresh service, 10,000 requests (mostly small records, some large; ``ab``, count-bound),
@@ -50,6 +53,14 @@ BEGIN, END = "<!-- benchmark:begin -->", "<!-- benchmark:end -->"
 CONNECTIONS = 10
 WRK_THREADS = 2
 COMMAND = ".venv/bin/python benchmarks/run.py"
+# The targets (issue 16), against the reference app in the same run: (request, least throughput ratio,
+# most p99 in ms); None where a target does not bound it.
+TARGETS = (
+    ("pass-through", 0.8, None),
+    ("typical", 0.35, 50.0),
+    ("captured", 0.35, None),
+    ("heavy", None, 150.0),
+)
 # Each block of about 1,000 requests in the memory run: mostly small records, some large ones.
 MEMORY_MIX = (("captured", 700), ("typical", 250), ("heavy", 50))
 
@@ -188,11 +199,24 @@ def fsync_probe(directory: Path, seconds: float = 5.0) -> str:
 class Gunicorn:
     """A gunicorn master with the project's config, bound to 127.0.0.1 only."""
 
-    def __init__(self, app: str, workdir: Path, name: str, extra_env: dict[str, str], pythonpath: str | None = None):
+    def __init__(
+        self,
+        app: str,
+        workdir: Path,
+        name: str,
+        extra_env: dict[str, str],
+        pythonpath: str | None = None,
+        *,
+        project_config: bool = True,
+    ):
         self.port = free_port()
         self.name = name
         self.log = (workdir / f"{name}.log").open("wb")
-        cmd = [str(PROJECT / ".venv" / "bin" / "gunicorn"), "--config", "gunicorn.conf.py"]
+        cmd = [str(PROJECT / ".venv" / "bin" / "gunicorn")]
+        if project_config:
+            cmd += ["--config", "gunicorn.conf.py"]
+        else:  # gunicorn's defaults (the sync worker), with the same number of workers
+            cmd += ["--workers", str(self.expected_workers())]
         cmd += ["--bind", f"127.0.0.1:{self.port}"]  # the config binds 0.0.0.0: override to loopback
         if pythonpath:
             cmd += ["--pythonpath", pythonpath]
@@ -359,8 +383,11 @@ def run_soak(server: Gunicorn, body_file: Path, workdir: Path, capacity: float, 
 
 
 def check_answer(name: str, status: int, answer: dict[str, Any]) -> str:
-    if status != 200 or not isinstance(answer.get("cards"), list) or not answer["cards"]:
+    expect_cards = name != "pass-through"
+    if status != 200 or not isinstance(answer.get("cards"), list) or bool(answer["cards"]) != expect_cards:
         raise RuntimeError(f"{name}: unexpected answer {status} {str(answer)[:300]}")
+    if not expect_cards:
+        return "no cards"
     codes = [c.get("extension", {}).get("lenalidomide-cds.finding", {}).get("code") for c in answer["cards"]]
     return ", ".join(str(c) for c in codes)
 
@@ -418,6 +445,7 @@ def main() -> int:
         fallback_body, _ = bodies.fallback_request(stub.base_url)
         service_env["CDS_FHIR_SERVERS"] = stub.base_url  # no FHIR server is read unless allowed
         requests_ = {
+            "pass-through": bodies.passthrough_request(),
             "captured": bodies.captured_request(),
             "typical": bodies.typical_request(),
             "heavy": bodies.heavy_request(),
@@ -430,14 +458,20 @@ def main() -> int:
 
         service = Gunicorn("cds_service.wsgi:app", workdir, "service", service_env)
         baseline = Gunicorn("baseline_app:app", workdir, "baseline", {}, pythonpath="benchmarks")
+        reference = Gunicorn(
+            "reference_app:app", workdir, "reference", {}, pythonpath="benchmarks", project_config=False
+        )
         rows: list[dict[str, Any]] = []
-        with running(service, baseline):
+        with running(service, baseline, reference):
             service_url = service.url + bodies.SERVICE_PATH
             baseline_url = baseline.url + bodies.SERVICE_PATH
+            reference_url = reference.url + bodies.SERVICE_PATH
+            servers = (("reference", reference_url), ("baseline", baseline_url), ("service", service_url))
             findings = {}
             for name, path in files.items():
                 findings[name] = check_answer(name, *post(service_url, path.read_bytes()))
                 post(baseline_url, path.read_bytes())
+                post(reference_url, path.read_bytes())
 
             # Fallback, one request at a time: the reads of one request overlap.
             stub.reset_counters()
@@ -451,19 +485,19 @@ def main() -> int:
             )
 
             for name, path in files.items():
-                loads = {"baseline": Load(), "service": Load()}
+                loads = {label: Load() for label, _ in servers}
                 peaks_ok = service.reset_peak() and baseline.reset_peak()
-                for url in (baseline_url, service_url):
+                for _, url in servers:
                     wrk(url, path, lua, seconds=1, max_requests=200)  # warm-up, not counted
                 for _ in range(args.rounds):
-                    for label, url in (("baseline", baseline_url), ("service", service_url)):
+                    for label, url in servers:
                         loads[label].add(wrk(url, path, lua, seconds=args.seconds, max_requests=args.max_requests))
                 # One client, one request at a time: the latency without queueing.
                 alone = {
                     label: Load().add(wrk(url, path, lua, seconds=args.seconds, max_requests=100_000, connections=1))
                     for label, url in (("baseline", baseline_url), ("service", service_url))
                 }
-                svc, base = loads["service"], loads["baseline"]
+                svc, base, ref = loads["service"], loads["baseline"], loads["reference"]
                 row = {
                     "alone": alone,
                     "request": name,
@@ -473,6 +507,8 @@ def main() -> int:
                     "service": svc,
                     "baseline": base,
                     "ratio": svc.rps / base.rps if base.rps else float("nan"),
+                    "reference": ref,
+                    "ratio_reference": svc.rps / ref.rps if ref.rps else float("nan"),
                     "hwm_mb": [kb / 1024 for kb in service.memory_kb("VmHWM")],
                     "peak_reset": peaks_ok,
                 }
@@ -523,8 +559,36 @@ def format_row(row: dict[str, Any]) -> str:
     return (
         f"{row['request']}: service {svc.rps:.0f} req/s p50/p95/p99 {svc.percentile_ms(50):.1f}/"
         f"{svc.percentile_ms(95):.1f}/{svc.percentile_ms(99):.1f} ms; baseline {base.rps:.0f} req/s "
-        f"p99 {base.percentile_ms(99):.1f} ms; ratio {row['ratio']:.2f}; errors {svc.errors}+{base.errors}"
+        f"p99 {base.percentile_ms(99):.1f} ms; ratio {row['ratio']:.2f}; reference {row['reference'].rps:.0f} req/s "
+        f"p99 {row['reference'].percentile_ms(99):.1f} ms; ratio {row['ratio_reference']:.2f}; "
+        f"errors {svc.errors}+{base.errors}+{row['reference'].errors}"
     )
+
+
+def target_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The targets of issue 16 with what this run measured, and whether each is met."""
+    by_name = {row["request"]: row for row in rows}
+    lines = [
+        "| request | target | measured | met |",
+        "|---|---|---|---|",
+    ]
+    for name, least_ratio, most_p99 in TARGETS:
+        row = by_name.get(name)
+        if row is None:
+            continue
+        wanted, measured, met = [], [], True
+        if least_ratio is not None:
+            wanted.append(f"throughput >= {least_ratio} x reference")
+            rates = f"{row['service'].rps:.0f} / {row['reference'].rps:.0f} req/s"
+            measured.append(f"{row['ratio_reference']:.2f} x ({rates})")
+            met = met and row["ratio_reference"] >= least_ratio
+        if most_p99 is not None:
+            p99 = row["service"].percentile_ms(99)
+            wanted.append(f"p99 <= {most_p99:.0f} ms")
+            measured.append(f"p99 {p99:.1f} ms (reference {row['reference'].percentile_ms(99):.1f} ms)")
+            met = met and p99 <= most_p99
+        lines.append(f"| {name} | {'; '.join(wanted)} | {'; '.join(measured)} | {'yes' if met else '**no**'} |")
+    return lines
 
 
 def render(
@@ -550,9 +614,15 @@ def render(
         f"Load average (1/5/15 min) at the start: {info['load']}. The audit file's disk (SQLite, WAL, "
         f"`synchronous=FULL`, in a temporary directory): {info['fsync']}.",
         "",
+        "The targets (issue 16; the reference is `benchmarks/reference_app.py`: the standard library's json, "
+        "gunicorn's default sync worker, the same number of workers, loaded in the same alternating rounds):",
+        "",
+        *target_lines(rows),
+        "",
         "| request | body | prefetch resources | service req/s | p50 ms | p95 ms | p99 ms | baseline req/s "
-        "| baseline p99 ms | service / baseline | peak RSS per worker (MB) | errors |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| baseline p99 ms | service / baseline | reference req/s | reference p99 ms | service / reference "
+        "| peak RSS per worker (MB) | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         svc, base = row["service"], row["baseline"]
@@ -562,8 +632,10 @@ def render(
         lines.append(
             f"| {row['request']} | {row['bytes'] / 1024:.0f} KB | {resources} | {svc.rps:.0f} "
             f"| {svc.percentile_ms(50):.1f} | {svc.percentile_ms(95):.1f} | {svc.percentile_ms(99):.1f} "
-            f"| {base.rps:.0f} | {base.percentile_ms(99):.1f} | {row['ratio']:.2f} | {hwm} "
-            f"| {svc.errors + base.errors + sum(load.errors for load in row['alone'].values())} |"
+            f"| {base.rps:.0f} | {base.percentile_ms(99):.1f} | {row['ratio']:.2f} "
+            f"| {row['reference'].rps:.0f} | {row['reference'].percentile_ms(99):.1f} | {row['ratio_reference']:.2f} "
+            f"| {hwm} | {svc.errors + base.errors + row['reference'].errors} "
+            f"+ {sum(load.errors for load in row['alone'].values())} |"
         )
     lines += [
         "",
