@@ -37,6 +37,7 @@ from sqlalchemy import Column, Connection, Engine, Table, create_engine, event, 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from .deferred import DeferredRows
 from .schema import feedback, fhir_access_tokens, hook_calls, jwt_replay
 
 log = logging.getLogger(__name__)
@@ -189,6 +190,21 @@ class _SqliteWriteLock:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
+def _hook_call_row(call: HookCall) -> dict[str, Any]:
+    return {
+        "received_at": call.received_at or datetime.now(UTC),
+        "service_id": call.service_id,
+        "hook_instance": call.hook_instance[:_MAX_HOOK_INSTANCE],
+        "client_iss": call.client_iss,
+        "http_status": call.http_status,
+        "finding_codes": list(call.finding_codes),
+        "likelihoods": list(call.likelihoods),
+        "coverage_assertion_ids": list(call.coverage_assertion_ids),
+        "order_count": call.order_count,
+        "duration_ms": round(float(call.duration_ms), 1),
+    }
+
+
 @dataclass
 class _PendingRow:
     """An audit row waiting for the group commit (``Store._commit_pending``)."""
@@ -209,6 +225,7 @@ class Store:
         self._batch_lock = threading.Lock()
         self._pending: list[_PendingRow] = []
         self._leading = False
+        self.deferred = DeferredRows(self._insert_hook_calls)
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -272,18 +289,7 @@ class Store:
 
     def record_hook_call(self, call: HookCall) -> None:
         """Insert one audit row in its own transaction; raises if it was not committed."""
-        row = {
-            "received_at": call.received_at or datetime.now(UTC),
-            "service_id": call.service_id,
-            "hook_instance": call.hook_instance[:_MAX_HOOK_INSTANCE],
-            "client_iss": call.client_iss,
-            "http_status": call.http_status,
-            "finding_codes": list(call.finding_codes),
-            "likelihoods": list(call.likelihoods),
-            "coverage_assertion_ids": list(call.coverage_assertion_ids),
-            "order_count": call.order_count,
-            "duration_ms": round(float(call.duration_ms), 1),
-        }
+        row = _hook_call_row(call)
         if self._write_lock is None:
             with self.engine.begin() as conn:
                 conn.execute(hook_calls.insert(), row)
@@ -298,6 +304,15 @@ class Store:
         waiter.done.wait()
         if waiter.error is not None:
             raise waiter.error
+
+    def defer_hook_call(self, call: HookCall) -> None:
+        """Queue the audit row of a call answered ``{"cards": []}``: written within about a second, in a
+        batch, off the request path (storage/deferred.py says why and how durably)."""
+        self.deferred.add(_hook_call_row(call))
+
+    def _insert_hook_calls(self, rows: list[dict[str, Any]]) -> None:
+        with self._writing() as conn:
+            conn.execute(hook_calls.insert(), rows)
 
     def _commit_pending(self) -> None:
         """Group commit (SQLite): the thread that finds no commit under way inserts every row
