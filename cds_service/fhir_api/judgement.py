@@ -17,6 +17,11 @@ def _flatten(results: Iterable[CriterionResult]) -> Iterator[CriterionResult]:
         yield from _flatten(result.children)
 
 
+def _not_the_patient(evidence: Iterable[str]) -> tuple[str, ...]:
+    """Evidence references without the Patient's own (the age rests on it): no patient id is kept."""
+    return tuple(ref for ref in evidence if not ref.startswith("Patient/"))
+
+
 def kept_judgement(case: CaseFacts, assessment: Assessment, assertion_id: str, questionnaire: str) -> DtrContext:
     """Every clause judged (alternatives included) with its status and evidence references:
     what ``$questionnaire-package`` pre-fills from. No resource content, no patient id."""
@@ -29,7 +34,7 @@ def kept_judgement(case: CaseFacts, assessment: Assessment, assertion_id: str, q
         pathway=assessment.pathway,
         likelihood=assessment.likelihood,
         criteria={
-            result.clause: ClauseJudgement(result.status.value, tuple(result.evidence))
+            result.clause: ClauseJudgement(result.status.value, _not_the_patient(result.evidence))
             for result in _flatten(assessment.criteria)
         },
     )

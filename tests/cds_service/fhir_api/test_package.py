@@ -206,3 +206,12 @@ def test_hostile_package_requests_are_4xx_never_5xx(client, body):
     assert response.get_json()["resourceType"] == "OperationOutcome"
     response = client.post(LOG, json=body)
     assert response.status_code in (200, 400)
+
+
+def test_the_kept_judgement_holds_statuses_and_references_but_no_patient_id(app, signed):
+    kept = app.extensions["cds_dtr_store"].find(signed["coverage-assertion-id"], None)
+    assert kept.criteria["CP.PHAR.71 I.A.3"].status == "met"  # age, judged from the Patient
+    assert kept.criteria["CP.PHAR.71 I.A.1"].evidence == ("Condition/cond-02-mm",)
+    stored = repr(kept)
+    assert "pat-02" not in stored and "Patient/" not in stored
+    assert (kept.coverage_ref, kept.order_ref) == ("Coverage/cov-02", "MedicationRequest/mr-02-len10")
