@@ -49,7 +49,10 @@ MANUAL = {
     "url": DTR + "information-origin",
     "extension": [
         {"url": "source", "valueCode": "manual"},
-        {"url": "author", "valueReference": {"reference": "Practitioner/prac-ngozi"}},
+        {
+            "url": "author",
+            "extension": [{"url": "practitioner", "valueReference": {"reference": "Practitioner/prac-ngozi"}}],
+        },
     ],
 }
 
