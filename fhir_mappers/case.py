@@ -16,7 +16,7 @@ from typing import Any
 from .condition import map_condition
 from .coverage import map_coverage
 from .datatypes import as_list, parse_date, resource_ref, text
-from .facts import CaseFacts, MedicationOnRecord
+from .facts import CaseFacts, LenalidomideOrder, MedicationOnRecord
 from .medication_request import (
     LENALIDOMIDE,
     MEDICATION_REQUEST_TYPES,
@@ -72,6 +72,28 @@ def lenalidomide_draft_refs(
     referenced by the drafts are looked up in draftOrders (and in ``prefetch`` when given:
     a draft may point at a Medication the client prefetched)."""
     return _lenalidomide_refs(_drafts(draft_orders), selections, _index(draft_orders, prefetch))
+
+
+def _overlap(a: MedicationOnRecord, b: MedicationOnRecord) -> bool:
+    """Whether two orders' schedules share a day; an order with no stated period runs from
+    now on, so it overlaps any other."""
+    a_start, a_end = a.period_start or date.min, a.period_end or date.max
+    b_start, b_end = b.period_start or date.min, b.period_end or date.max
+    return a_start <= b_end and b_start <= a_end
+
+
+def summed_daily_dose(
+    ref: str, drafts: Mapping[str, LenalidomideOrder], meds: Mapping[str, MedicationOnRecord]
+) -> tuple[tuple[str, ...], float | None]:
+    """(the lenalidomide drafts taken together with ``ref``, itself included, in request
+    order; their summed daily dose, None when any dose is unknown). Empty when no other
+    draft's schedule overlaps: a 10 mg and a 5 mg capsule ordered together are 15 mg a day.
+    Orders on record are not summed: a renewal would count twice."""
+    together = tuple(r for r in drafts if r == ref or (r in meds and ref in meds and _overlap(meds[r], meds[ref])))
+    if len(together) < 2:
+        return (), None
+    doses = [drafts[r].daily_dose_mg for r in together]
+    return together, (None if any(d is None for d in doses) else sum(d for d in doses if d is not None))
 
 
 def _today(now: Any) -> date:
@@ -133,6 +155,13 @@ def build_cases(
         if LENALIDOMIDE in med.ingredients and resource_ref(mr) not in by_ref:
             record_lenalidomide_orders.append(mr)
     record_lenalidomide = tuple(map_lenalidomide_order(mr, index.get) for mr in record_lenalidomide_orders)
+    # Every lenalidomide draft, spoken about or not (on order-select an unselected one is
+    # context, as for concurrency), for the daily dose the drafts add up to.
+    lenalidomide_drafts = {
+        ref: map_lenalidomide_order(by_ref[ref], index.get)
+        for ref, med in draft_meds.items()
+        if LENALIDOMIDE in med.ingredients
+    }
     observations = map_observations(resources_of_type(prefetch.get("observations"), "Observation"))
 
     responses = resources_of_type(prefetch.get("questionnaireResponses"), "QuestionnaireResponse")
@@ -141,7 +170,8 @@ def build_cases(
     cases: list[CaseFacts] = []
     for ref in refs:
         mr = by_ref[ref]
-        order = map_lenalidomide_order(mr, index.get)
+        order = lenalidomide_drafts.get(ref) or map_lenalidomide_order(mr, index.get)
+        summed, total = summed_daily_dose(ref, lenalidomide_drafts, draft_meds)
         as_of = parse_date(mr.get("authoredOn", mr.get("dateWritten"))) or today
         ages = age_range_on(birth, as_of)
         medications = tuple(m for r, m in draft_meds.items() if r != ref) + tuple(
@@ -170,6 +200,8 @@ def build_cases(
                 ),
                 observations=observations,
                 prior_lenalidomide=record_lenalidomide,
+                dose_orders=summed,
+                combined_daily_dose_mg=total,
                 documentation=map_documentation(
                     responses,
                     questionnaire_url=questionnaire_url,

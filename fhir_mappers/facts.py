@@ -151,8 +151,18 @@ class CaseFacts:
     # The patient's lenalidomide orders on record (not this order), for section II
     # (continued therapy: how long, and the previous dose).
     prior_lenalidomide: tuple[LenalidomideOrder, ...] = ()
+    # Lenalidomide drafts of this request whose schedules overlap this order's, this order
+    # included (empty when it stands alone), and the daily dose they add up to (None when a
+    # dose is unknown): the ceiling (x.7) is judged on the sum.
+    dose_orders: tuple[str, ...] = ()
+    combined_daily_dose_mg: float | None = None
     # Answers a person gave on completed DTR forms for this patient and coverage, by clause.
     documentation: tuple[DocumentedAnswer, ...] = ()
+
+    @property
+    def daily_dose_mg(self) -> float | None:
+        """The daily dose the ceiling is judged on: the overlapping drafts' sum, else this order's."""
+        return self.combined_daily_dose_mg if self.dose_orders else self.order.daily_dose_mg
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,10 @@ def cards_for_case(
     source_label: str,
     hook: str = "order-sign",
     policy: Policy | None = None,
+    dose_groups: set[tuple[str, ...]] | None = None,
 ) -> tuple[list[dict], Any]:
+    """The cards of one order. ``dose_groups``: the groups of summed drafts whose dose-limit
+    card an earlier order of the same answer already carries (one card names them all)."""
     assessment = assess(case, policy or load_policy())
     clauses = assessment.role_clauses
     rems = judge_rems(case)
@@ -103,7 +106,8 @@ def cards_for_case(
     if generic:
         cards.append(generic)
     dose = None
-    if assessment.dose_exceeds_ceiling and assessment.dose_ceiling_mg is not None:
+    seen = dose_groups is not None and case.dose_orders in dose_groups
+    if assessment.dose_exceeds_ceiling and assessment.dose_ceiling_mg is not None and not seen:
         dose = dose_limit_card(
             case,
             ceiling_mg=assessment.dose_ceiling_mg,
@@ -113,6 +117,8 @@ def cards_for_case(
         )
         if dose:
             cards.append(dose)
+            if case.dose_orders and dose_groups is not None:
+                dose_groups.add(case.dose_orders)
     concurrent = concurrent_imid_card(case, clauses["concurrency"], source_label)
     if concurrent:
         cards.append(concurrent)
@@ -124,7 +130,7 @@ def cards_for_case(
     unmet = {s.id for s in rems.steps if s.status == "unmet"} if rems_cards[0] and hook == "order-sign" else set()
     asks = order_update.Asks(
         generic=generic is not None,
-        dose_mg=assessment.dose_ceiling_mg if dose else None,
+        dose_mg=assessment.dose_ceiling_mg if dose and not case.dose_orders else None,
         cycle_text=cycle_text(case),
         supply="days-supply" in unmet,
         refills="refills" in unmet,
@@ -183,9 +189,12 @@ def evaluate(
     system_actions: list[dict[str, Any]] = []
     today = settings.current_time().date()
     crd_config = crd_configuration.requested(body)
+    dose_groups: set[tuple[str, ...]] = set()
     for case in cases:
         draft = drafts.get(case.order.ref)
-        cards, assessment = cards_for_case(case, draft, settings.source_label, body["hook"], settings.policy)
+        cards, assessment = cards_for_case(
+            case, draft, settings.source_label, body["hook"], settings.policy, dose_groups
+        )
         outcome.response["cards"].extend(cards)
         if crd_configuration.wants_coverage_information(body["hook"], crd_config):
             documents = (

@@ -130,7 +130,7 @@ def assess(case: CaseFacts, policy: Policy, *, requested_months: int | None = No
     predicates = predicate_functions()
     indication = criteria_set.name
     ceiling = criteria_set.dose_ceiling_mg_per_day
-    dose = case.order.daily_dose_mg
+    dose = case.daily_dose_mg  # the overlapping drafts summed (x.7)
     exceeds = None if ceiling is None or dose is None else dose > ceiling
     continued = policy.indications.get(CONTINUED_SET)
     if continued is not None and criteria_set is not policy.unknown_indication and is_continued_therapy(case):

@@ -390,7 +390,7 @@ def dose_increase_at_most(case: CaseFacts, params: Mapping[str, Any]) -> Outcome
         return Outcome(Status.NOT_MET, (), f"applies to {_or_list(names)} only")
     if "other_than" in params and indication in params["other_than"]:
         return Outcome(Status.NOT_MET, (), f"does not apply to {str(indication).replace('-', ' ')}")
-    dose = case.order.daily_dose_mg
+    dose = case.daily_dose_mg  # the overlapping drafts summed (x.7)
     if dose is None:
         return Outcome(Status.UNKNOWN, (), "daily dose cannot be worked out from the order: state dose and frequency")
     if dose <= ceiling:
@@ -419,7 +419,7 @@ def dose_increase_at_most(case: CaseFacts, params: Mapping[str, Any]) -> Outcome
 def is_dose_increase_over(case: CaseFacts, ceiling: float | None) -> bool | None:
     """For the dose-limit card under section II: True when the order raises the dose above
     the ceiling, False when it does not, None when that cannot be told."""
-    dose = case.order.daily_dose_mg
+    dose = case.daily_dose_mg  # the overlapping drafts summed (x.7)
     if ceiling is None or dose is None:
         return None
     if dose <= ceiling:

@@ -434,12 +434,28 @@ def generic_product(case: CaseFacts, params: Mapping[str, Any]) -> Outcome:
 def daily_dose_at_most(case: CaseFacts, params: Mapping[str, Any]) -> Outcome:
     """The order's daily dose is at most the ceiling (met) or above it (not-met)."""
     ceiling = float(params["max_mg_per_day"])
-    dose = case.order.daily_dose_mg
+    dose = case.daily_dose_mg  # the overlapping drafts summed (x.7)
     if dose is None:
-        return Outcome(Status.UNKNOWN, (), "daily dose cannot be worked out from the order: state dose and frequency")
+        return Outcome(
+            Status.UNKNOWN,
+            case.dose_orders,
+            f"daily dose cannot be worked out from {_the_orders(case)}: state dose and frequency",
+        )
+    refs, summed = dose_refs(case)
     if dose <= ceiling:
-        return Outcome(Status.MET, (case.order.ref,), f"{_mg(dose)}, within the {_mg(ceiling)} limit")
-    return Outcome(Status.NOT_MET, (case.order.ref,), f"{_mg(dose)} is above the {_mg(ceiling)} limit")
+        return Outcome(Status.MET, refs, f"{_mg(dose)}{summed}, within the {_mg(ceiling)} limit")
+    return Outcome(Status.NOT_MET, refs, f"{_mg(dose)}{summed} is above the {_mg(ceiling)} limit")
+
+
+def dose_refs(case: CaseFacts) -> tuple[tuple[str, ...], str]:
+    """(the orders a daily dose is of, a note naming them when several drafts are summed)."""
+    if not case.dose_orders:
+        return (case.order.ref,), ""
+    return case.dose_orders, f" ({len(case.dose_orders)} lenalidomide orders taken together)"
+
+
+def _the_orders(case: CaseFacts) -> str:
+    return "the lenalidomide orders taken together" if case.dose_orders else "the order"
 
 
 # Predicates of sections I.B-I.E, I.G and II register themselves on import.
