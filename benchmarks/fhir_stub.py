@@ -73,6 +73,7 @@ class FhirStub:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         return f"http://{host}:{port}{self.base_path}"
 
     def _enter(self) -> None:

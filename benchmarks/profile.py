@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import bodies
@@ -93,15 +94,15 @@ def main() -> int:
         outcome = engine.evaluate(parsed, settings)
         facts_ms.clear()
         row = {
-            "parse": _median_ms(lambda raw=raw: json_text.loads(raw), args.repeat),
-            "depth": _median_ms(lambda raw=raw: text_depth_exceeds(raw, 64), args.repeat),
-            "schemas": _median_ms(lambda parsed=parsed: hooks._check(parsed, parsed["hook"]), args.repeat),
-            "engine": _median_ms(lambda parsed=parsed: engine.evaluate(parsed, settings), args.repeat),
+            "parse": _median_ms(partial(json_text.loads, raw), args.repeat),
+            "depth": _median_ms(partial(text_depth_exceeds, raw, 64), args.repeat),
+            "schemas": _median_ms(partial(hooks._check, parsed, parsed["hook"]), args.repeat),
+            "engine": _median_ms(partial(engine.evaluate, parsed, settings), args.repeat),
         }
         row["facts"] = statistics.median(facts_ms) if facts_ms else 0.0
         call = HookCall(service_id="lenalidomide-order-sign", hook_instance="profile", http_status=200, duration_ms=1)
-        row["audit"] = _median_ms(lambda call=call: store.record_hook_call(call), args.repeat)
-        row["answer"] = _median_ms(lambda o=outcome: json.dumps(o.response), args.repeat)
+        row["audit"] = _median_ms(partial(store.record_hook_call, call), args.repeat)
+        row["answer"] = _median_ms(partial(json.dumps, outcome.response), args.repeat)
         print(
             f"| {name} | "
             + " | ".join(

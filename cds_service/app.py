@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, jsonify
+from flask.json.provider import DefaultJSONProvider
 from flask_cors import CORS
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -31,8 +32,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = config_module.load(test_config)
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = int(settings["CDS_MAX_BODY_BYTES"])
-    app.json.sort_keys = False
-    app.json.ensure_ascii = False
+    json_provider = DefaultJSONProvider(app)
+    json_provider.sort_keys = False
+    json_provider.ensure_ascii = False
+    app.json = json_provider
 
     configure_logging(settings["LOG_LEVEL"])
     issuers = _trusted_issuers(app)

@@ -85,7 +85,7 @@ def ndc_candidates(code: Any) -> list[tuple[str | None, str]]:
         return [(raw, raw[:9])]
     if len(raw) == 10:
         layouts = ((4, 4), (5, 3), (5, 4))
-        out = []
+        out: list[tuple[str | None, str]] = []
         for lab, prod in layouts:
             product = raw[:lab].zfill(5) + raw[lab : lab + prod].zfill(4)
             out.append((product + raw[lab + prod :].zfill(2), product))

@@ -457,6 +457,7 @@ def summarise(dosage_instruction: Any, strength_mg: float | None, extra_texts: l
         per_admin = doses.pop() if len(doses) == 1 else None
 
     rendered = [r for r in (_render(line, strength_mg) for line in lines[:3]) if r]
+    dose_text: str | None
     if rendered:
         dose_text = "; ".join(rendered)
         if cycle and cycle.days_on < cycle.cycle_length_days:

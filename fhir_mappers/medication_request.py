@@ -175,7 +175,7 @@ def _identifiers(mr: dict[str, Any]) -> tuple[Coding, ...]:
         value = text(identifier.get("value"))
         if value:
             kind = identifier.get("type")
-            label = (concept_texts(kind) or [None])[0] if isinstance(kind, dict) else None
+            label = next(iter(concept_texts(kind)), None) if isinstance(kind, dict) else None
             out.append(Coding(system=text(identifier.get("system")), code=value, display=label))
     return tuple(out)
 
@@ -283,7 +283,7 @@ def map_medication_on_record(
     start, end = _period(mr)
     display = _display(medication)
     if display is None and medication.resource is not None:
-        display = (concept_texts(medication.resource.get("code")) or [None])[0]
+        display = next(iter(concept_texts(medication.resource.get("code"))), None)
     return MedicationOnRecord(
         ref=_ref(mr),
         ingredients=medication_ingredients(medication),

@@ -315,8 +315,10 @@ def map_rems_evidence(
     risk = None
     for extension in dicts(mr.get("extension")):
         if text(extension.get("url")) == RISK_CATEGORY_EXTENSION:
-            coding = extension.get("valueCoding")
-            risk = text(extension.get("valueCode")) or (text(coding.get("code")) if isinstance(coding, dict) else None)
+            value_coding = extension.get("valueCoding")
+            risk = text(extension.get("valueCode")) or (
+                text(value_coding.get("code")) if isinstance(value_coding, dict) else None
+            )
     authorization = next(
         (text(i.get("value")) for i in dicts(mr.get("identifier")) if text(i.get("system")) == AUTHORIZATION_SYSTEM),
         None,

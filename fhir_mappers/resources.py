@@ -37,7 +37,7 @@ def iter_resources(value: Any) -> Iterator[dict[str, Any]]:
         for entry in dicts(value.get("entry")):
             resource = entry.get("resource")
             kind = resource.get("resourceType") if isinstance(resource, dict) else None
-            if isinstance(kind, str) and kind not in ("OperationOutcome", "Bundle"):
+            if isinstance(resource, dict) and isinstance(kind, str) and kind not in ("OperationOutcome", "Bundle"):
                 yield resource
         return
     if isinstance(kind, str) and kind != "OperationOutcome":

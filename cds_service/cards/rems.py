@@ -71,7 +71,7 @@ def rewritten_order(case: CaseFacts, draft: dict[str, Any] | None) -> dict[str, 
     if supply is not None and supply > cap:
         quantity = dispense.get("quantity")
         value = quantity.get("value") if isinstance(quantity, dict) else None
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(quantity, dict) and isinstance(value, int | float) and not isinstance(value, bool):
             if order.computed_days_supply is not None and order.capsules_per_day:
                 # As many capsules as the schedule takes in 28 days (21 on days 1-21 of 28).
                 fits = capsules_for_days(cap, order.capsules_per_day, order.cycle)
@@ -226,7 +226,7 @@ def rems_card(case: CaseFacts, j: RemsJudgement, source_label: str, hook: str = 
     blocks, order, program = _parts(j)
     if j.pregnancy is not None and j.pregnancy.indicator == "critical" and not blocks:
         blocks = [s for s in j.steps if s.id == "pregnancy-test"]
-    common = {
+    common: dict[str, Any] = {
         "code": "rems",
         "indicator": indicator,
         "source_label": source_label,

@@ -100,7 +100,7 @@ def filter_cards(cards: list[dict[str, Any]], config: Mapping[str, Any] | None) 
     kept = [card for card in cards if _flag(config, _topic(card), True)]
     limit = config.get("max-cards")
     if isinstance(limit, int) and not isinstance(limit, bool) and 0 <= limit < len(kept):
-        order = sorted(range(len(kept)), key=lambda i: (_SEVERITY.get(kept[i].get("indicator"), 3), i))
+        order = sorted(range(len(kept)), key=lambda i: (_SEVERITY.get(str(kept[i].get("indicator")), 3), i))
         chosen = set(order[:limit])
         kept = [card for i, card in enumerate(kept) if i in chosen]
     return kept

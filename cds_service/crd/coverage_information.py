@@ -75,6 +75,8 @@ def coverage_information(
 ) -> dict[str, Any]:
     """The extension; ``questionnaire`` (a DTR canonical, ``|version`` included) is named beside
     doc-needed for a needs-documentation order (CRD crd-ci-q1: only with doc-needed)."""
+    if case.coverage is None:
+        raise ValueError("coverage-information names the order's Coverage: only for a case that has one")
     parts: list[dict[str, Any]] = [{"url": "coverage", "valueReference": {"reference": case.coverage.ref}}]
     if assessment.likelihood == "likely-denied":
         parts.append({"url": "covered", "valueCode": "not-covered"})

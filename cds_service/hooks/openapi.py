@@ -146,7 +146,7 @@ def build_spec(secured: bool = True) -> dict[str, Any]:
         "Health": HealthSchema,
     }.items():
         spec.components.schema(name, schema=schema)
-    security = [{"cdsClientJwt": []}] if secured else []
+    security: list[dict[str, list[str]]] = [{"cdsClientJwt": []}] if secured else []
     spec.path(
         path="/cds-services",
         operations={

@@ -16,7 +16,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -326,7 +326,7 @@ class _Parser:
         if not isinstance(params, Mapping):
             params = {}
 
-        combinators = [key for key in ("all_of", "any_of") if key in data]
+        combinators: list[Literal["all_of", "any_of"]] = [key for key in ("all_of", "any_of") if key in data]
         if len(combinators) > 1:
             self.error(where, "use all_of or any_of, not both (nest them instead)")
         combinator = combinators[0] if combinators else None
@@ -371,7 +371,7 @@ class _Parser:
             return value, None
         if isinstance(value, Mapping) and len(set(value) & {"date", "value"}) == 1:
             self.unexpected(value, {"date", "value", "unit"}, f"{where}.documentable")
-            kind = "date" if "date" in value else "value"
+            kind: Literal["date", "value"] = "date" if "date" in value else "value"
             unit = value.get("unit")
             if "unit" in value and (kind != "value" or not isinstance(unit, str) or not unit.strip()):
                 self.error(f"{where}.documentable", "unit is a text, beside value only")

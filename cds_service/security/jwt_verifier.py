@@ -281,6 +281,7 @@ def _load_jwk(jwk: Any) -> tuple[str, VerificationKey | None]:
     if alg is not None and alg not in SUPPORTED_ALGORITHMS:
         return f"kid {_show(kid)} alg {_show(alg)} is not an asymmetric signing algorithm we support", None
     kty = jwk.get("kty")
+    loaded: EllipticCurvePrivateKey | EllipticCurvePublicKey | RSAPrivateKey | RSAPublicKey
     try:
         if kty == "EC":
             loaded = ECAlgorithm.from_jwk(dict(jwk))

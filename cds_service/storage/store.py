@@ -114,7 +114,7 @@ def _sqlite_file_lock(engine: Engine):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def migrate(engine: Engine) -> str:
+def migrate(engine: Engine) -> str | None:
     """``alembic upgrade head``, once even when several processes start together.
 
     On PostgreSQL a transaction-scoped advisory lock is taken on the migration's own
@@ -174,7 +174,7 @@ class _SqliteWriteLock:
     def __init__(self, database: str) -> None:
         self.path = f"{database}.write-lock"
         self._threads = threading.Lock()
-        self._fd: int | None = None
+        self._fd = -1  # opened on first use in each process
         self._pid: int | None = None
 
     @contextmanager
