@@ -38,6 +38,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
@@ -229,8 +230,7 @@ class BackendServices:
             raise _invalid_client("typ or crit header refused")
         kid = header.get("kid")
         client_id = unverified.get("iss")
-        registration = self._clients.get(client_id) if isinstance(client_id, str) else None
-        if registration is None:
+        if not isinstance(client_id, str) or (registration := self._clients.get(client_id)) is None:
             raise _invalid_client(f"unknown client {_show(client_id)}")
         jku = header.get("jku")
         if jku is not None and registration.source.kind == "url" and jku != registration.source.location:
@@ -244,7 +244,8 @@ class BackendServices:
         mismatch = key.accepts(alg)
         if mismatch:
             raise _invalid_client(mismatch)
-        jose_key = (ECKey if alg.startswith("ES") else RSAKey).import_key(key.public_key)
+        public = key.public_key  # its type matches alg: key.accepts(alg) said so
+        jose_key = ECKey.import_key(public) if isinstance(public, EllipticCurvePublicKey) else RSAKey.import_key(public)
         claims_check = jwt.JWTClaimsRegistry(
             now=int(now),
             leeway=int(self._leeway),
