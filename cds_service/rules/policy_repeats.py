@@ -104,7 +104,9 @@ def _continued_ceilings(policy: Policy, criteria: CriteriaSet) -> list[str]:
 def _fallback_ceiling(policy: Policy) -> list[str]:
     """A request without a diagnosis is held to the highest ceiling of the policy (docs/policy.md)."""
     fallback = policy.unknown_indication
-    ceilings = [c.dose_ceiling_mg_per_day for c in _initial_ceilings(policy).values()]
+    ceilings = [
+        c.dose_ceiling_mg_per_day for c in _initial_ceilings(policy).values() if c.dose_ceiling_mg_per_day is not None
+    ]
     if not ceilings or fallback.dose_ceiling_mg_per_day is None or fallback.dose_ceiling_mg_per_day == max(ceilings):
         return []
     return [

@@ -9,6 +9,7 @@ something about a patient.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 from gunicorn import glogging
@@ -26,7 +27,7 @@ class JsonLogger(glogging.Logger):
             for handler in log.handlers:
                 handler.setFormatter(JsonFormatter())
 
-    def access(self, resp: Any, req: Any, environ: dict, request_time: Any) -> None:
+    def access(self, resp: Any, req: Any, environ: MutableMapping[str, Any], request_time: Any) -> None:
         if not self.access_log_enabled:
             return
         request_id = next((value for name, value in resp.headers if name.lower() == HEADER.lower()), None)
