@@ -12,9 +12,12 @@ from __future__ import annotations
 import json
 
 from flask import Flask, Response, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 
 app = Flask(__name__)
-app.json.sort_keys = False
+json_provider = DefaultJSONProvider(app)
+json_provider.sort_keys = False
+app.json = json_provider
 
 _CARD = {
     "uuid": "00000000-0000-4000-8000-000000000000",

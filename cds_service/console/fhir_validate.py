@@ -31,12 +31,12 @@ class Issue:
 
 
 def _resources(body: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    context = body.get("context") if isinstance(body.get("context"), dict) else {}
-    for key, value in context.items():
+    context = body.get("context")
+    for key, value in context.items() if isinstance(context, dict) else ():
         if isinstance(value, dict) and "resourceType" in value:
             yield f"context.{key}", value
-    prefetch = body.get("prefetch") if isinstance(body.get("prefetch"), dict) else {}
-    for key, value in prefetch.items():
+    prefetch = body.get("prefetch")
+    for key, value in prefetch.items() if isinstance(prefetch, dict) else ():
         if isinstance(value, dict) and "resourceType" in value:
             yield f"prefetch.{key}", value
 
