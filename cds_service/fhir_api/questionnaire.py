@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 from typing import Any
 
+from ..rules.assessment import CONTINUED_SET
 from ..rules.evaluator import Criterion
 from ..rules.policy import UNKNOWN_INDICATION, CriteriaSet, Policy
 
@@ -32,7 +33,6 @@ DTR = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/"
 STD_QUESTIONNAIRE_PROFILE = DTR + "dtr-std-questionnaire"
 INDICATION_ITEM = "indication"
 PATHWAY_ITEM = "pathway"
-CONTINUED_SET = "continued-therapy"
 OTHER_INDICATION = "other"
 _PATHWAYS = {"initial": "Initial therapy (section I)", "continued": "Continued therapy (section II)"}
 
@@ -99,11 +99,6 @@ def pathway_coding(pathway: str) -> dict[str, str]:
 def indication_names(policy: Policy) -> list[str]:
     names = [name for name in policy.indications if name != CONTINUED_SET]
     return [*names, UNKNOWN_INDICATION, OTHER_INDICATION]
-
-
-def documentable_clauses(policy: Policy) -> frozenset[str]:
-    """Every clause the form asks (the linkIds an answer may document)."""
-    return frozenset(c.clause for s in policy.criteria_sets() for c in s.walk() if c.documentable)
 
 
 def _has_question(criterion: Criterion) -> bool:

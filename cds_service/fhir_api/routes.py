@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, request
 
 from ..cli import package_version
 from ..rules.policy import Policy, load_policy
-from ..storage.dtr import DtrStore
+from ..storage.dtr import DtrContext, DtrStore
 from ..web.errors import ServiceError
 from ..web.request_body import json_object
 from .access import FHIR_PREFIX, DtrClient, caller, fhir_base
@@ -77,7 +77,7 @@ def _dtr_store() -> DtrStore:
     return current_app.extensions["cds_dtr_store"]
 
 
-def _judgement(context: str | None, client: DtrClient | None):
+def _judgement(context: str | None, client: DtrClient | None) -> DtrContext | None:
     """The kept judgement ``context`` names, as this caller may see it: a DTR client sees only
     its issuer's judgements (none when it acts for no issuer); with CDS_AUTH=disabled, any."""
     if context is None:

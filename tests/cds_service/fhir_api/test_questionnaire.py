@@ -11,7 +11,6 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 
 from cds_service.fhir_api.questionnaire import (
     build_questionnaire,
-    documentable_clauses,
     policy_version,
     questionnaire_id,
 )
@@ -38,6 +37,10 @@ def walk(items):
 
 def by_link(questionnaire):
     return {item["linkId"]: item for item in walk(questionnaire["item"])}
+
+
+def documentable_clauses(policy) -> set[str]:
+    return {c.clause for s in policy.criteria_sets() for c in s.walk() if c.documentable}
 
 
 def raw_policy() -> dict:
