@@ -151,25 +151,25 @@ def _order_line(step: StepResult, category: str) -> str:
     return f"- **{_base(step)['label']}:** {shows}. {step.action}"
 
 
+# Open program steps said together when both are open.
+_PAIRS = (
+    (frozenset({"patient-survey", "prescriber-survey"}), "both surveys"),
+    (frozenset({"contraception-counseling", "patient-counseling"}), "counselling on contraception and risks"),
+)
+
+
 def _program_line(steps: list[StepResult]) -> str:
     rems = load_rems()
     site = rems["links"][0]["url"]
-    labels = [_base(s)["label"] for s in steps]
     ids = {s.id for s in steps}
-    # Pairs said together: "both surveys", "counselling on contraception and risks".
-    for pair, words in (
-        ({"patient-survey", "prescriber-survey"}, "both surveys"),
-        ({"contraception-counseling", "patient-counseling"}, "counselling on contraception and risks"),
-    ):
-        if pair <= ids:
-            first = min(i for i, s in enumerate(steps) if s.id in pair)
-            names = {_base(s)["label"] for s in steps if s.id in pair}
-            labels = [
-                words if i == first else label for i, label in enumerate(labels) if label not in names or i == first
-            ]
-    return f"**Confirm in the REMS program** ([{site.removeprefix('https://www.')}]({site}), {rems['phone']}): " + (
-        join_words(labels) + "."
-    )
+    labels: list[str] = []
+    for step in steps:
+        pair = next((words for pair, words in _PAIRS if step.id in pair and pair <= ids), None)
+        label = pair or _base(step)["label"]
+        if label not in labels:
+            labels.append(label)
+    where = f"([{site.removeprefix('https://www.')}]({site}), {rems['phone']})"
+    return f"**Confirm in the REMS program** {where}: {join_words(labels)}."
 
 
 def _on_record_line(steps: list[StepResult]) -> str | None:
@@ -178,7 +178,8 @@ def _on_record_line(steps: list[StepResult]) -> str | None:
     if not met:
         return None
     shown = [_readable(s.shows) for s in met if _base(s)["part"] != "program"]
-    shown += [_base(s)["label"] for s in met if _base(s)["part"] == "program"]
+    # A program step met by a rule rather than a record (males take no initial survey) says which.
+    shown += [_base(s)["label"] if s.evidence else s.shows for s in met if _base(s)["part"] == "program"]
     return "**On record:** " + "; ".join(shown) + "."
 
 

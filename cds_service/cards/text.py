@@ -23,6 +23,7 @@ DATA_NAMES = {
     "procedures": "procedures",
     "practitioner": "prescriber",
     "practitionerRoles": "prescriber roles",
+    "questionnaireResponses": "completed documentation forms",
 }
 
 
