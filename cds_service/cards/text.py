@@ -23,8 +23,10 @@ DATA_NAMES = {
     "procedures": "procedures",
     "practitioner": "prescriber",
     "practitionerRoles": "prescriber roles",
-    "questionnaireResponses": "completed documentation forms",
 }
+# Prefetch keys whose absence is ordinary and changes nothing a prescriber reads: most EHRs send
+# no completed DTR forms, and a criterion they could answer is shown open anyway.
+QUIET_WHEN_UNREAD = {"questionnaireResponses"}
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
@@ -82,7 +84,8 @@ def record_notes(case: CaseFacts) -> list[str]:
     know (data that could not be read). Cards show them under their main text; each line stays
     within ~160 characters so that the cards' length limits hold with them."""
     notes: list[str] = []
-    if case.unavailable:
-        missing = join_words(sorted(DATA_NAMES.get(key, key) for key in case.unavailable))
+    unread = set(case.unavailable) - QUIET_WHEN_UNREAD
+    if unread:
+        missing = join_words(sorted(DATA_NAMES.get(key, key) for key in unread))
         notes.append(f"Could not be read from the EHR: {missing}; what depends on it is open.")
     return notes

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cds_service.cards.text import fit_sections
+from cds_service.cards.text import fit_sections, record_notes
 from cds_service.hooks.engine import cards_for_case
 from fhir_mappers.case import build_cases
 from tests.fhir_mappers.helpers import bundle, medication_request, rxnorm_concept
@@ -78,3 +78,22 @@ def test_fit_sections_drops_the_least_important_first_and_never_priority_zero():
     fitted = fit_sections(sections, 160)
     assert "must" in fitted and "note" in fitted and "extra" not in fitted and "context" not in fitted
     assert fit_sections(sections, 10).startswith("must")  # over the limit rather than silent about it
+
+
+def test_the_note_on_unreadable_data_leaves_out_forms_most_ehrs_never_send():
+    patient = {"resourceType": "Patient", "id": "p", "gender": "male", "birthDate": "1960-01-01"}
+
+    def notes(unavailable: set[str]) -> list[str]:
+        (case,) = build_cases(
+            draft_orders=bundle(worst_draft(), kind="collection"),
+            selections=None,
+            prefetch={"patient": patient},
+            unavailable=unavailable,
+            now=NOW,
+        )
+        return record_notes(case)
+
+    assert notes({"questionnaireResponses"}) == []
+    assert notes({"questionnaireResponses", "medications"}) == [
+        "Could not be read from the EHR: medication history; what depends on it is open."
+    ]
