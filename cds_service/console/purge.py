@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{result.table}: kept whole ({result.setting} is not set)")
         else:
             print(
-                f"{result.table}: {verb} {result.rows} rows received before "
+                f"{result.table}: {verb} {result.rows} rows older than "
                 f"{result.cutoff:%Y-%m-%dT%H:%M:%SZ} ({result.setting}={result.days})"
             )
     return 0

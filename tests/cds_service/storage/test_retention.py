@@ -1,15 +1,17 @@
-"""Retention: ``purge`` deletes hook-call and feedback rows older than CDS_AUDIT_RETENTION_DAYS, and
-nothing else, on each backend; the ``lenalidomide-cds purge`` command does it from the environment."""
+"""Retention: ``purge`` deletes hook-call, feedback and questionnaire-error rows older than
+CDS_AUDIT_RETENTION_DAYS and DTR judgements older than CDS_DTR_CONTEXT_DAYS, and nothing else, on each
+backend; the ``lenalidomide-cds purge`` command does it from the environment."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from cds_service.cli import main
 from cds_service.storage import HookCall, Store, retention
-from cds_service.storage.schema import feedback
+from cds_service.storage.schema import dtr_contexts, dtr_questionnaire_errors, feedback
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -113,3 +115,41 @@ def test_the_purge_command_refuses_a_bad_retention(monkeypatch, tmp_path, capsys
     monkeypatch.setenv("CDS_AUDIT_RETENTION_DAYS", "0")
     assert main(["purge"]) == 2
     assert "CDS_AUDIT_RETENTION_DAYS" in capsys.readouterr().err
+
+
+def test_dtr_judgements_go_after_their_own_retention_and_questionnaire_errors_with_the_audit(settings):
+    """The judgements kept for documentation (dtr_contexts) past CDS_DTR_CONTEXT_DAYS; the logged
+    questionnaire errors with the audit trail (CDS_AUDIT_RETENTION_DAYS)."""
+    store = Store.open(settings)
+    context = {
+        "issuer": "https://ehr.example/fhir",
+        "questionnaire": "urn:q",
+        "coverage_ref": "Coverage/c1",
+        "order_ref": "MedicationRequest/m1",
+        "indication": "multiple-myeloma",
+        "pathway": "initial",
+        "likelihood": "needs-documentation",
+        "criteria": [],
+    }
+    error = {"client_id": "dtr-app", "issuer": "https://ehr.example/fhir", "questionnaires": [], "issues": []}
+    with store.engine.begin() as conn:
+        conn.execute(
+            dtr_contexts.insert(),
+            [
+                context | {"assertion_id": name, "created_at": NOW - timedelta(days=days)}
+                for name, days in (("old", 31), ("new", 29))
+            ],
+        )
+        conn.execute(
+            dtr_questionnaire_errors.insert(),
+            [error | {"received_at": NOW - timedelta(days=days)} for days in (400, 100)],
+        )
+    results = retention.purge(store, {"CDS_AUDIT_RETENTION_DAYS": 365, "CDS_DTR_CONTEXT_DAYS": 30}, NOW)
+    assert {(r.table, r.setting, r.rows) for r in results} >= {
+        ("dtr_contexts", "CDS_DTR_CONTEXT_DAYS", 1),
+        ("dtr_questionnaire_errors", "CDS_AUDIT_RETENTION_DAYS", 1),
+    }
+    with store.engine.connect() as conn:
+        assert conn.execute(select(dtr_contexts.c.assertion_id)).scalars().all() == ["new"]
+        assert conn.execute(select(func.count()).select_from(dtr_questionnaire_errors)).scalar_one() == 1
+    store.close()
