@@ -54,20 +54,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _configured_policy() -> Path:
+    """The file the service would load: ``CDS_POLICY_FILE`` when set, else the packaged policy."""
     configured = config.load().get("CDS_POLICY_FILE")
     return Path(configured) if configured else DEFAULT_PATH
 
 
 def run_check(args: argparse.Namespace) -> int:
-    path = args.file or _configured_policy()
     try:
+        path = args.file or _configured_policy()
         policy = load_policy(path)
+    except config.ConfigurationError as exc:
+        print(f"lenalidomide-cds policy check: {exc}", file=sys.stderr)
+        return 2
     except (OSError, PolicyError) as exc:
         print(_problems(exc, path), file=sys.stderr)
         return 1
-    print(
-        f"{path}: {policy.id} is valid: {len(policy.criteria_sets())} criteria sets, {len(policy.clause_ids())} clauses"
-    )
+    sets, clauses = len(policy.criteria_sets()), len(policy.clause_ids())
+    print(f"{_shown(path)}: {policy.id} is valid: {sets} criteria sets, {clauses} clauses")
     for criteria in policy.criteria_sets():
         ceiling = f"{criteria.dose_ceiling_mg_per_day:g} mg/day" if criteria.dose_ceiling_mg_per_day else "-"
         print(f"  {criteria.clause:<16} {criteria.name:<26} {criteria.pathway:<10} dose ceiling {ceiling}")
@@ -107,6 +110,7 @@ def run_diff(args: argparse.Namespace) -> int:
         for path in requests:
             body = _hook_request(path)
             if body is None:
+                print(f"{_shown(path)}: skipped, not a CDS Hooks request for this service", file=sys.stderr)
                 continue
             judged += 1
             before, after = (_decisions(body, policy, executor, now) for policy in (old, new))

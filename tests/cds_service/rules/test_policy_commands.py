@@ -134,3 +134,13 @@ def test_diff_shows_what_lowering_the_mds_ceiling_changes(tmp_path, capsys):
     # Myeloma requests are judged against their own ceiling: untouched.
     assert "01-mm-likely-approved.json" not in out
     assert out.strip().splitlines()[-1].endswith(f"with a changed decision ({DEFAULT_PATH} -> {edited})")
+
+
+def test_diff_says_which_files_it_could_not_judge(tmp_path, capsys):
+    other = tmp_path / "not-a-hook.json"
+    other.write_text('{"resourceType": "Patient"}', encoding="utf-8")
+    args = ["policy", "diff", str(DEFAULT_PATH), str(DEFAULT_PATH), str(other), str(SAMPLES / "05-over-ceiling.json")]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert "not-a-hook.json: skipped, not a CDS Hooks request for this service" in captured.err
+    assert captured.out.strip().splitlines()[-1].startswith("1 requests judged")
