@@ -1,16 +1,27 @@
 """gunicorn settings shared by the Procfile and the benchmark."""
 
-import os
-import shutil
-import tempfile
-from pathlib import Path
+# gevent first: the standard library is patched before gunicorn's master loads the application
+# (preload_app), so the locks, threads and sockets the application makes are cooperative. Patching
+# later, as the gevent worker does on its own, would leave real locks made at import time.
+from gevent import monkey
+
+monkey.patch_all()
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# Threads let a worker answer while another call waits on the EHR's FHIR server or on the
-# audit commit; the computing itself runs one call at a time per worker (compute_slot.py).
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-worker_class = "gthread"
+# gevent: an idle or slow connection costs a greenlet, not a thread (cds_service/web/serving.py,
+# docs/performance.md). A greenlet computes until it waits on I/O, so one call computes at a time.
+worker_class = "cds_service.web.serving.ReadDeadlineGeventWorker"
+# Connections per worker: the contract's 500 slow or idle ones per instance, even if all land on one
+# worker, and room for the rest. Beyond it a worker stops accepting until one closes; none waits
+# long, since a request's head must arrive within `keepalive` seconds and its body within
+# CDS_BODY_READ_SECONDS.
+worker_connections = 1000
 timeout = 30
 graceful_timeout = 10
 keepalive = 5

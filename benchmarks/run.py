@@ -30,6 +30,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -602,12 +603,14 @@ def render(
     args: argparse.Namespace,
 ) -> str:
     workers = os.environ.get("WEB_CONCURRENCY", "2")
-    threads = os.environ.get("GUNICORN_THREADS", "4")
+    conf = (PROJECT / "gunicorn.conf.py").read_text()
+    worker_class = re.search(r'^worker_class = "([^"]+)"', conf, re.MULTILINE)
+    worker_class_name = worker_class.group(1).rsplit(".", 1)[-1] if worker_class else "?"
     lines = [
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `{COMMAND}` ({elapsed:.0f} s).",
         "",
         f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM, Linux {info['kernel']}, "
-        f"Python {info['python']}. gunicorn `gunicorn.conf.py`: {workers} workers x {threads} threads (gthread), "
+        f"Python {info['python']}. gunicorn `gunicorn.conf.py`: {workers} workers, `{worker_class_name}`, "
         f"bound to 127.0.0.1; load: wrk, {CONNECTIONS} connections, {WRK_THREADS} threads, "
         f"{args.rounds} alternating rounds of <= {args.seconds:.0f} s / <= {args.max_requests} requests per server "
         "and request, after a warm-up. The load generator runs on the same machine. "

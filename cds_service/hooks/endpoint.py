@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..fhir_api.access import fhir_base
 from ..security import gate as auth_gate
 from ..storage import HookCall, coverage_assertion_ids
-from ..web import compute_slot, metrics
+from ..web import metrics
 from ..web.errors import ServiceError
 from ..web.request_body import check_prefetch_size, json_object
 from .discovery import SERVICES
@@ -66,17 +66,11 @@ def call_service(service_id: str) -> Response:
         raise ServiceError(404, f"No CDS service with id {service_id!r}")
     claims = auth_gate.require()
     client_iss = claims.get("iss") if isinstance(claims, dict) else None
-    # The body is read off the socket before the compute slot is taken: a client that is
-    # slow to send it must not hold up the worker's other calls.
-    request.get_data(cache=True)
     hook_instance = None
     try:
-        # Parse, check and judge in the worker's compute slot; the audit commit below and
-        # any FHIR reads wait outside it (compute_slot.py).
-        with compute_slot.computing():
-            body = json_object()
-            hook_instance = body.get("hookInstance")
-            outcome = _answer(service_id, service.hook, body, client_iss)
+        body = json_object()
+        hook_instance = body.get("hookInstance")
+        outcome = _answer(service_id, service.hook, body, client_iss)
     except ServiceError as exc:
         # 400s once the hookInstance is known, 412s: on the trail too, then answered as they are.
         if isinstance(hook_instance, str) and hook_instance:

@@ -26,7 +26,7 @@ from urllib.parse import quote
 import requests
 
 from ..security.fhir_servers import FhirServerAllowList, ServerKey, without_query
-from ..web import compute_slot, json_text, metrics
+from ..web import json_text, metrics
 
 log = logging.getLogger(__name__)
 
@@ -277,8 +277,7 @@ def resolve(
             else _submit(executor, _timed_read, reader, query, give_up_at)
             for key, query in to_read.items()
         }
-        with compute_slot.released():  # other calls compute while this one waits
-            wait(futures.values(), timeout=deadline)
+        wait(futures.values(), timeout=deadline)
         for key, future in futures.items():
             client_page = to_read[key] == ""
             if not future.done():

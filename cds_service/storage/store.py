@@ -22,12 +22,12 @@ import fcntl
 import logging
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -37,10 +37,12 @@ from sqlalchemy import Column, Connection, Engine, Table, create_engine, event, 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from ..web.cooperative import off_loop
 from .deferred import DeferredRows
 from .schema import feedback, fhir_access_tokens, hook_calls, jwt_replay
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any constant shared by every instance: the key of the PostgreSQL advisory lock that
@@ -237,6 +239,17 @@ class Store:
         with self._write_lock.held(), self.engine.begin() as conn:
             yield conn
 
+    def _write(self, work: Callable[[Connection], T]) -> T:
+        """``work`` in one write transaction. On a SQLite file under gevent, in a native thread
+        (web/cooperative.py): the wait for the write lock and the commit's fsync would otherwise
+        stop every greenlet of the worker. PostgreSQL (psycopg) waits cooperatively by itself."""
+
+        def run() -> T:
+            with self._writing() as conn:
+                return work(conn)
+
+        return off_loop(run) if self._write_lock is not None else run()
+
     @classmethod
     def open(cls, settings: Mapping[str, Any], *, upgrade: bool = True) -> Store:
         store = cls(make_engine(settings))
@@ -252,10 +265,13 @@ class Store:
         The primary key makes this atomic across workers and instances. Expired rows are
         dropped as we go, so the table holds only tokens that could still be presented."""
         iss, jti = key[0][:255], key[1][:255]
+
+        def insert(conn: Connection) -> None:
+            conn.execute(jwt_replay.delete().where(jwt_replay.c.keep_until <= now))
+            conn.execute(jwt_replay.insert(), {"iss": iss, "jti": jti, "keep_until": keep_until})
+
         try:
-            with self._writing() as conn:
-                conn.execute(jwt_replay.delete().where(jwt_replay.c.keep_until <= now))
-                conn.execute(jwt_replay.insert(), {"iss": iss, "jti": jti, "keep_until": keep_until})
+            self._write(insert)
         except IntegrityError:
             return False
         return True
@@ -272,9 +288,12 @@ class Store:
             "scope": grant["scope"],
             "expires_at": expires_at,
         }
-        with self._writing() as conn:
+
+        def insert(conn: Connection) -> None:
             conn.execute(fhir_access_tokens.delete().where(fhir_access_tokens.c.expires_at <= now))
             conn.execute(fhir_access_tokens.insert(), row)
+
+        self._write(insert)
 
     def access_token(self, token_sha256: str, now: float) -> dict[str, Any] | None:
         """The grant of an unexpired access token (``client_id``, ``issuer``, ``scope``), else None."""
@@ -311,8 +330,7 @@ class Store:
         self.deferred.add(_hook_call_row(call))
 
     def _insert_hook_calls(self, rows: list[dict[str, Any]]) -> None:
-        with self._writing() as conn:
-            conn.execute(hook_calls.insert(), rows)
+        self._write(lambda conn: conn.execute(hook_calls.insert(), rows))
 
     def _commit_pending(self) -> None:
         """Group commit (SQLite): the thread that finds no commit under way inserts every row
@@ -329,9 +347,9 @@ class Store:
                         self._leading = False
                         return
                 error: BaseException | None = None
+                rows = [waiter.row for waiter in batch]
                 try:
-                    with self._writing() as conn:
-                        conn.execute(hook_calls.insert(), [waiter.row for waiter in batch])
+                    self._write(lambda conn, rows=rows: conn.execute(hook_calls.insert(), rows))
                 except BaseException as exc:
                     error = exc
                 for waiter in batch:
@@ -388,8 +406,7 @@ class Store:
             for entry in entries
         ]
         if rows:
-            with self._writing() as conn:
-                conn.execute(feedback.insert(), rows)
+            self._write(lambda conn: conn.execute(feedback.insert(), rows))
         return len(rows)
 
     def for_card(self, card_uuid: str) -> list[dict[str, Any]]:
@@ -426,8 +443,7 @@ class Store:
         batch = select(key).where(dated_by < cutoff).order_by(key).limit(batch_rows).scalar_subquery()
         deleted = 0
         while True:
-            with self._writing() as conn:
-                rows = conn.execute(table.delete().where(key.in_(batch))).rowcount
+            rows = self._write(lambda conn: conn.execute(table.delete().where(key.in_(batch))).rowcount)
             deleted += rows
             if rows < batch_rows:
                 return deleted

@@ -51,6 +51,8 @@ class ServiceSettings(BaseSettings):
     CDS_FHIR_MAX_RESPONSE_BYTES: int = Field(10 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     CDS_FHIR_MAX_PAGES: int = Field(10, ge=1, le=1000)
     CDS_FHIR_MAX_WORKERS: int = Field(8, ge=1, le=256)
+    # A request's body must arrive within this many seconds after its head (web/serving.py).
+    CDS_BODY_READ_SECONDS: float = Field(10.0, gt=0, le=300)
     CDS_CORS_ORIGINS: CommaList = Field(default_factory=lambda: ["*"])
     # FHIR base URLs every call may read from (security/fhir_servers.py); default none.
     CDS_FHIR_SERVERS: CommaList = Field(default_factory=list)

@@ -37,8 +37,8 @@ def test_required_auth_without_issuers_refuses_to_start_with_one_line(tmp_path):
 
 
 def test_a_slow_upload_does_not_hold_up_the_workers_other_calls(server):
-    """A worker computes one call at a time (cds_service/web/compute_slot.py); a client still
-    sending its body must not hold that turn. One worker here (WEB_CONCURRENCY=1)."""
+    """A client still sending its body must not hold up the worker's other calls. One worker
+    here (WEB_CONCURRENCY=1)."""
     body = (SAMPLES / "01-mm-likely-approved.json").read_bytes()
     host, port = server.removeprefix("http://").split(":")
     head = (

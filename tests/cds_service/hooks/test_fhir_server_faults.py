@@ -150,8 +150,7 @@ def test_healthy_local_server_gives_the_full_answer(make_app, fhir_server):
 
 
 def test_a_call_waiting_on_the_fhir_server_does_not_hold_up_other_calls(make_app, fhir_server):
-    """A worker's threads compute one at a time (cds_service/web/compute_slot.py); a call that
-    waits on the EHR's FHIR server lets the others compute meanwhile."""
+    """A call that waits on the EHR's FHIR server lets the others compute meanwhile."""
     FaultyFhir.fault_for = {"MedicationRequest": "gate"}
     FaultyFhir.reached_gate, FaultyFhir.gate = threading.Event(), threading.Event()
     app = make_app(CDS_FHIR_SERVERS=fhir_server, CDS_HOOK_DEADLINE_SECONDS=5, CDS_FHIR_TIMEOUT_SECONDS=5)
