@@ -57,6 +57,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         hook_deadline=float(settings["CDS_HOOK_DEADLINE_SECONDS"]),
         fhir_max_bytes=int(settings["CDS_FHIR_MAX_RESPONSE_BYTES"]),
         executor=ThreadPoolExecutor(max_workers=int(settings["CDS_FHIR_MAX_WORKERS"]), thread_name_prefix="fhir"),
+        max_draft_orders=int(settings["CDS_MAX_DRAFT_ORDERS"]),
+        max_lenalidomide_orders=int(settings["CDS_MAX_LENALIDOMIDE_ORDERS"]),
         plan_overrides=settings.get("CDS_LOB_PLAN_OVERRIDES"),
         fhir_servers=FhirServerAllowList(
             settings["CDS_FHIR_SERVERS"],

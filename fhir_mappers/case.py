@@ -29,7 +29,7 @@ from .observation import map_observations
 from .patient import age_range_on, map_patient
 from .practitioner import map_prescriber
 from .questionnaire_response import map_documentation
-from .rems_evidence import map_rems_evidence
+from .rems_evidence import is_antithrombotic, map_rems_evidence
 from .resources import ResourceIndex, is_operation_outcome, iter_resources, parse_reference, resources_of_type
 
 _PRESCRIBER_TYPES = ("Practitioner", "PractitionerRole")
@@ -49,14 +49,14 @@ def _drafts(draft_orders: Any) -> list[dict[str, Any]]:
 
 def _lenalidomide_refs(drafts: list[dict[str, Any]], selections: Any, index: ResourceIndex) -> list[str]:
     wanted = _selected(selections)
-    refs: list[str] = []
+    refs: dict[str, None] = {}  # ordered and O(1) to look up: thousands of drafts stay linear
     for mr in drafts:
         ref = resource_ref(mr)
         if ref is None or ref in refs or (wanted is not None and ref not in wanted):
             continue
         if is_lenalidomide(mr, index.get):
-            refs.append(ref)
-    return refs
+            refs[ref] = None
+    return list(refs)
 
 
 def _index(draft_orders: Any, prefetch: Mapping[str, Any] | None) -> ResourceIndex:
@@ -117,7 +117,10 @@ def build_cases(
 
     ``medications`` holds every other draft order (a thalidomide ordered beside the
     lenalidomide counts as concurrent) and the MedicationRequests on record, the order
-    itself excluded; a record entry that is also a draft appears once, as the draft.
+    itself excluded; a record entry that is also a draft appears once, as the draft. Of the
+    other drafts only those a rule can read are kept (a recognised ingredient, or an
+    antithrombotic by its text), chosen once per call: an admission order set of hundreds
+    of drafts does not make every lenalidomide order scan all of them again.
     ``as_of`` is the date the order was written (``authoredOn``: its own calendar date when
     it states an offset, UTC otherwise), else today in UTC. ``documentation`` holds the answers
     of completed responses (prefetch ``questionnaireResponses``) to the Questionnaire at
@@ -162,6 +165,8 @@ def build_cases(
         for ref, med in draft_meds.items()
         if LENALIDOMIDE in med.ingredients
     }
+    # Other drafts a rule can read; the record is kept whole (CDS_MAX_PREFETCH_RESOURCES bounds it).
+    context = [*(m for m in draft_meds.values() if m.ingredients or is_antithrombotic(m)), *record_meds]
     observations = map_observations(resources_of_type(prefetch.get("observations"), "Observation"))
 
     responses = resources_of_type(prefetch.get("questionnaireResponses"), "QuestionnaireResponse")
@@ -174,9 +179,7 @@ def build_cases(
         summed, total = summed_daily_dose(ref, lenalidomide_drafts, draft_meds)
         as_of = parse_date(mr.get("authoredOn", mr.get("dateWritten"))) or today
         ages = age_range_on(birth, as_of)
-        medications = tuple(m for r, m in draft_meds.items() if r != ref) + tuple(
-            m for m in record_meds if m.ref != ref
-        )
+        medications = tuple(m for m in context if m.ref != ref)
         coverage = map_coverage(coverages, plan_overrides, on=as_of)
         cases.append(
             CaseFacts(

@@ -235,9 +235,14 @@ def _sorted(items: list[DatedEvidence]) -> tuple[DatedEvidence, ...]:
     return tuple(sorted(items, key=lambda e: e.at or floor))
 
 
+def is_antithrombotic(medication: MedicationOnRecord) -> bool:
+    """An anticoagulant or antiplatelet, by its drug text."""
+    return bool(medication.display and _ANTITHROMBOTIC.search(medication.display))
+
+
 def antithrombotics(medications: Iterable[MedicationOnRecord]) -> tuple[str, ...]:
     """Current anticoagulant or antiplatelet orders (drafts or active), by their drug text."""
-    return tuple(m.display for m in medications if m.is_current and m.display and _ANTITHROMBOTIC.search(m.display))
+    return tuple(m.display for m in medications if m.is_current and m.display and is_antithrombotic(m))
 
 
 def map_rems_evidence(

@@ -16,7 +16,7 @@ from ..web import metrics
 from ..web.errors import ServiceError
 from ..web.request_body import check_prefetch_size, json_object
 from .discovery import SERVICES
-from .engine import Outcome, evaluate
+from .engine import LimitExceeded, Outcome, evaluate
 from .prefetch import PrefetchError
 from .schemas import CONTEXT_SCHEMAS, HookRequestSchema, error_paths
 
@@ -157,6 +157,8 @@ def _answer(service_id: str, hook: str, body: dict[str, Any], issuer: str | None
     check_prefetch_size(body)
     try:
         return evaluate(body, current_app.extensions["cds_settings"], issuer, fhir_base=fhir_base())
+    except LimitExceeded as exc:
+        raise ServiceError(413, str(exc), [exc.field_path]) from None
     except PrefetchError as exc:
         log.info(
             "prefetch unavailable",

@@ -42,10 +42,20 @@ class Settings:
     plan_overrides: dict[str, str] | None = None
     policy: Policy | None = None  # None: the packaged policy (``policy diff`` judges under others)
     fhir_servers: FhirServerAllowList = field(default_factory=FhirServerAllowList)
+    max_draft_orders: int = 500
+    max_lenalidomide_orders: int = 20
     now: Any = None  # callable returning an aware datetime; tests pin it
 
     def current_time(self) -> datetime:
         return self.now() if self.now else datetime.now(UTC)
+
+
+class LimitExceeded(Exception):
+    """More draft orders, or lenalidomide orders, than the configured limit (HTTP 413)."""
+
+    def __init__(self, field_path: str, message: str) -> None:
+        super().__init__(message)
+        self.field_path = field_path
 
 
 @dataclass
@@ -83,6 +93,14 @@ def _external_medications(draft_orders: Any, selections: Any) -> bool:
         if isinstance(target, str) and not target.startswith("#"):
             return True
     return False
+
+
+def _check_lenalidomide_orders(count: int, settings: Settings) -> None:
+    if count > settings.max_lenalidomide_orders:
+        raise LimitExceeded(
+            "context.draftOrders",
+            f"more than {settings.max_lenalidomide_orders} lenalidomide orders to judge (CDS_MAX_LENALIDOMIDE_ORDERS)",
+        )
 
 
 def cards_for_case(
@@ -148,11 +166,16 @@ def evaluate(
     needs-documentation orders name the form."""
     context = body["context"]
     draft_orders = context.get("draftOrders")
+    entries = draft_orders.get("entry") if isinstance(draft_orders, dict) else None
+    if isinstance(entries, list) and len(entries) > settings.max_draft_orders:
+        raise LimitExceeded(
+            "context.draftOrders", f"more than {settings.max_draft_orders} draft orders (CDS_MAX_DRAFT_ORDERS)"
+        )
     selections = context.get("selections") if body["hook"] == "order-select" else None
     sent = body.get("prefetch") if isinstance(body.get("prefetch"), dict) else None
-    if not lenalidomide_draft_refs(draft_orders, selections, prefetch=sent) and not _external_medications(
-        draft_orders, selections
-    ):
+    refs = lenalidomide_draft_refs(draft_orders, selections, prefetch=sent)
+    _check_lenalidomide_orders(len(refs), settings)
+    if not refs and not _external_medications(draft_orders, selections):
         return Outcome(response={"cards": []})
 
     resolved = prefetch.resolve(
@@ -177,6 +200,7 @@ def evaluate(
         user_ref=context.get("userId"),
         plan_overrides=settings.plan_overrides,
     )
+    _check_lenalidomide_orders(len(cases), settings)  # drafts known as lenalidomide only once prefetched
     if not cases:
         return Outcome(response={"cards": []}, prefetch_read=sorted(resolved.read_from_server))
     drafts = _draft_resources(draft_orders)

@@ -46,6 +46,8 @@ class ServiceSettings(BaseSettings):
     CDS_MAX_BODY_BYTES: int = Field(5 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     CDS_MAX_JSON_DEPTH: int = Field(64, ge=2, le=1000)
     CDS_MAX_PREFETCH_RESOURCES: int = Field(10000, ge=1, le=1_000_000)
+    CDS_MAX_DRAFT_ORDERS: int = Field(500, ge=1, le=100_000)
+    CDS_MAX_LENALIDOMIDE_ORDERS: int = Field(20, ge=1, le=1000)
     CDS_FHIR_TIMEOUT_SECONDS: float = Field(2.0, gt=0, le=60)
     CDS_HOOK_DEADLINE_SECONDS: float = Field(2.5, gt=0, le=60)
     CDS_FHIR_MAX_RESPONSE_BYTES: int = Field(10 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)

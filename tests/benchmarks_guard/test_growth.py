@@ -20,8 +20,10 @@ from typing import Any
 
 import pytest
 
+from cds_service.hooks import engine
 from cds_service.hooks.engine import evaluate
 from cds_service.web.request_body import depth_exceeds
+from fhir_mappers.case import build_cases
 from tests.conftest import FIXTURES, SAMPLES, load_json
 
 R4 = FIXTURES / "hl7-r4-examples"
@@ -173,4 +175,64 @@ def test_observations_alone_cost_linearly(app, base):
             entry["resource"]["id"] = f"n-obs-{i}"
         points.append((count, _work(app, body)[0]))
     assert points[1][1] <= 10.5 * points[0][1], points
+    assert grows_linearly(points), points
+
+
+def with_draft_orders(body: dict[str, Any], lenalidomide: int, others: int, readable: int = 0) -> dict[str, Any]:
+    """``body`` with ``lenalidomide`` copies of its lenalidomide draft and ``others`` other drafts:
+    the first ``readable`` copies of its dexamethasone draft (a drug the rules read), the rest
+    copies of the FHIR R4 example MedicationRequests (drugs no rule reads), as an admission set."""
+    entries = body["context"]["draftOrders"]["entry"]
+    lenalidomide_draft = next(e for e in entries if "len" in e["resource"]["id"])
+    dexamethasone_draft = next(e for e in entries if "dex" in e["resource"]["id"])
+    pool = [{"resource": load_json(path)} for path in sorted(R4.glob("MedicationRequest-*.json"))]
+    drafts = []
+    for i in range(lenalidomide):
+        drafts.append(copy.deepcopy(lenalidomide_draft))
+        drafts[-1]["resource"]["id"] = f"len-{i}"
+    for i in range(others):
+        drafts.append(copy.deepcopy(dexamethasone_draft if i < readable else pool[i % len(pool)]))
+        drafts[-1]["resource"]["id"] = f"other-{i}"
+        drafts[-1]["resource"]["status"] = "draft"
+    body["context"]["draftOrders"]["entry"] = drafts
+    return body
+
+
+def _draft_work(app, monkeypatch, body: dict[str, Any]) -> tuple[int, int]:
+    """(field reads, medications handed to the orders' rules: each order's list, summed)."""
+    handed: list[int] = []
+
+    def counting_build_cases(**kwargs: Any):
+        cases = build_cases(**kwargs)
+        handed.append(sum(len(case.medications) for case in cases))
+        return cases
+
+    monkeypatch.setattr(engine, "build_cases", counting_build_cases)
+    reads, _ = _work(app, body)
+    return reads, sum(handed)
+
+
+def test_drafts_no_rule_reads_are_not_rescanned_for_every_order(app, monkeypatch):
+    """480 drafts of drugs no rule reads (an admission order set) beside 20 lenalidomide orders:
+    read once, never handed to each order's rules."""
+    bare = _draft_work(app, monkeypatch, with_draft_orders(_grown(BASES[0], 1), 20, 0))
+    admission = _draft_work(app, monkeypatch, with_draft_orders(_grown(BASES[0], 1), 20, 480))
+    assert admission[1] == bare[1], (bare, admission)
+
+
+@pytest.mark.parametrize(("lenalidomide", "readable"), [(20, 0), (20, 100), (1, 0)])
+def test_work_grows_linearly_with_the_draft_orders(app, monkeypatch, lenalidomide, readable):
+    points = []
+    for others in (100, 250, 480):
+        body = with_draft_orders(_grown(BASES[0], 1), lenalidomide, others, readable=min(readable, others))
+        reads, handed = _draft_work(app, monkeypatch, body)
+        points.append((others, reads + handed))
+    assert grows_linearly(points), points
+
+
+def test_work_grows_linearly_with_the_lenalidomide_orders_up_to_their_limit(app, monkeypatch):
+    points = []
+    for lenalidomide in (5, 10, 20):
+        reads, handed = _draft_work(app, monkeypatch, with_draft_orders(_grown(BASES[0], 1), lenalidomide, 480))
+        points.append((lenalidomide, reads + handed))
     assert grows_linearly(points), points
