@@ -135,4 +135,11 @@ def _verifier(app: Flask, issuers: dict | None, store: Store) -> JwtVerifier | N
     if issuers is None:
         return None
     # Used jti values go to the store, so a token replayed to another worker or instance is refused.
-    return JwtVerifier(issuers, leeway_seconds=int(app.config["CDS_JWT_LEEWAY_SECONDS"]), replay_cache=store)
+    verifier = JwtVerifier(
+        issuers,
+        leeway_seconds=int(app.config["CDS_JWT_LEEWAY_SECONDS"]),
+        replay_cache=store,
+        jwks_min_refetch_seconds=float(app.config["CDS_JWKS_MIN_REFETCH_SECONDS"]),
+    )
+    verifier.fetch_keys()  # JWKS URLs, before the workers fork; one that fails is retried when needed
+    return verifier

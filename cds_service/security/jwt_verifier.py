@@ -18,6 +18,11 @@ Limits worth knowing:
   the bound cannot turn into a denial of service; only trusted issuers can fill it.
 * A JWKS URL that fails to refresh keeps serving the keys it served last (logged), so an outage
   of the client's key host does not become ours.
+* A JWKS URL is fetched at start, then again in the background (after an hour, or for an unknown
+  ``kid``, at most once a minute), with a total deadline and no redirects. No call ever waits for a
+  refetch while keys are cached: a ``kid`` still unknown is a 401 at once. Only while no key was
+  ever fetched does a call wait for the fetch, at most ``JWKS_FIRST_FETCH_WAIT_SECONDS``. A host
+  that trickles its answer therefore costs one background fetch, cut off at its deadline.
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ import ipaddress
 import json
 import logging
 import math
+import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,6 +44,7 @@ from types import MappingProxyType
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
+import gevent
 import jwt
 import requests
 from cryptography.hazmat.primitives.asymmetric.ec import (
@@ -47,6 +55,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPubl
 from jwt import exceptions as jwt_errors
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
+from ..web.cooperative import cooperative
 from .fhir_servers import configured_server
 
 log = logging.getLogger(__name__)
@@ -62,6 +71,8 @@ REQUIRED_CLAIMS: tuple[str, ...] = ("iss", "aud", "exp", "iat", "jti")
 JWKS_MAX_AGE_SECONDS = 3600.0
 JWKS_MIN_REFETCH_SECONDS = 60.0
 JWKS_MAX_BYTES = 1_000_000
+JWKS_FETCH_DEADLINE_SECONDS = 5.0  # the whole fetch: connect, headers, body
+JWKS_FIRST_FETCH_WAIT_SECONDS = 2.0  # how long a call may wait while no key was ever fetched
 MAX_TOKEN_CHARS = 16_384
 REPLAY_CACHE_SIZE = 100_000
 MIN_RSA_BITS = 2048
@@ -326,11 +337,25 @@ class _FetchError(Exception):
     pass
 
 
+_URL_STORES: weakref.WeakSet[_UrlKeyStore] = weakref.WeakSet()
+
+
+def _forget_fetches_after_fork() -> None:
+    """A forked worker has no fetch under way, whatever its parent was doing (gunicorn preload)."""
+    for store in list(_URL_STORES):
+        store._lock = threading.Lock()
+        store._fetching = None
+
+
+os.register_at_fork(after_in_child=_forget_fetches_after_fork)
+
+
 class _UrlKeyStore:
-    """A JWKS URL: fetched on first use, cached, refreshed after ``max_age`` or for an unknown kid.
+    """A JWKS URL: fetched at start, cached, refetched in the background after ``max_age`` or for
+    an unknown kid (module docstring: no call waits on a refetch while keys are cached).
 
     Every network fetch (success or failure) is at most once per ``min_interval`` seconds, so tokens
-    with random ``kid`` values cannot make us hammer the client's key host.
+    with random ``kid`` values cannot make us hammer the client's key host; one at a time.
     """
 
     def __init__(
@@ -339,33 +364,72 @@ class _UrlKeyStore:
         *,
         clock: Callable[[], float],
         timeout: float,
+        deadline: float = JWKS_FETCH_DEADLINE_SECONDS,
+        first_wait: float = JWKS_FIRST_FETCH_WAIT_SECONDS,
         max_age: float = JWKS_MAX_AGE_SECONDS,
         min_interval: float = JWKS_MIN_REFETCH_SECONDS,
     ) -> None:
         self.url = url
         self._clock = clock
-        self._timeout = timeout
+        self._timeout = min(timeout, deadline)
+        self._deadline = deadline
+        self._first_wait = first_wait
         self._max_age = max_age
         self._min_interval = min_interval
         self._keys: Mapping[str, VerificationKey] = MappingProxyType({})
         self._fetched_at: float | None = None  # last successful fetch
         self._attempted_at: float | None = None  # last fetch, successful or not
         self._lock = threading.Lock()
+        self._fetching: threading.Event | None = None  # set when the fetch under way ends
+        _URL_STORES.add(self)
 
     def get(self, kid: str) -> VerificationKey:
-        key = self._keys.get(kid)
-        if key is not None and self._fresh(self._clock()):
-            return key  # fast path, no lock: self._keys is replaced, never mutated
-        with self._lock:
-            now = self._clock()
-            if (not self._fresh(now) or kid not in self._keys) and self._may_fetch(now):
-                self._refresh(now)
-            key = self._keys.get(kid)
+        key = self._keys.get(kid)  # no lock: self._keys is replaced, never mutated
+        now = self._clock()
+        if key is not None and self._fresh(now):
+            return key
+        fetching = self._fetch_in_background(now)
+        if key is not None:
+            return key  # cached, if stale: answered now, while the refetch runs
+        if self._fetched_at is None and fetching is not None:
+            fetching.wait(self._first_wait)  # no key at all yet: wait briefly for the first fetch
+        key = self._keys.get(kid)  # the fetch may have ended meanwhile
         if key is not None:
             return key
         if self._fetched_at is None:
             raise AuthError(f"JWKS {self.url} unavailable")
         raise AuthError(f"unknown kid {_show(kid)}")
+
+    def fetch_now(self) -> threading.Event | None:
+        """Start a fetch (at start: whatever the last attempt); the event is set when it ends."""
+        with self._lock:
+            self._attempted_at = None
+        return self._fetch_in_background(self._clock())
+
+    def idle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the fetch under way, if any, to end."""
+        fetching = self._fetching
+        return fetching is None or fetching.wait(timeout)
+
+    def _fetch_in_background(self, now: float) -> threading.Event | None:
+        """The fetch under way, or a new one when one may start now; None when none may."""
+        with self._lock:
+            if self._fetching is not None:
+                return self._fetching
+            if not self._may_fetch(now):
+                return None
+            self._attempted_at = now
+            fetching = self._fetching = threading.Event()
+        threading.Thread(target=self._background_fetch, args=(fetching,), name="jwks-fetch", daemon=True).start()
+        return fetching
+
+    def _background_fetch(self, fetching: threading.Event) -> None:
+        try:
+            self._refresh()
+        finally:
+            with self._lock:
+                self._fetching = None
+            fetching.set()
 
     def _fresh(self, now: float) -> bool:
         return self._fetched_at is not None and 0 <= now - self._fetched_at < self._max_age
@@ -373,10 +437,9 @@ class _UrlKeyStore:
     def _may_fetch(self, now: float) -> bool:
         return self._attempted_at is None or not (0 <= now - self._attempted_at < self._min_interval)
 
-    def _refresh(self, now: float) -> None:
-        self._attempted_at = now
+    def _refresh(self) -> None:
         try:
-            keys = self._fetch()
+            keys = self._fetch_within_deadline()
         except _FetchError as exc:
             if self._fetched_at is None:
                 log.warning("JWKS %s could not be fetched: %s", self.url, exc)
@@ -384,8 +447,18 @@ class _UrlKeyStore:
                 log.warning("JWKS %s could not be refreshed, keeping the cached keys: %s", self.url, exc)
             return
         self._keys = MappingProxyType(keys)
-        self._fetched_at = now
+        self._fetched_at = self._clock()
         log.info("JWKS %s fetched: %d key(s)", self.url, len(keys))
+
+    def _fetch_within_deadline(self) -> dict[str, VerificationKey]:
+        """The fetch, cut off after ``deadline`` seconds in all. Under the gevent worker a
+        ``gevent.Timeout`` ends it wherever it waits (a host trickling its headers or body one byte
+        at a time never trips a per-read timeout); elsewhere (tests, the console) the per-read
+        timeout bounds each wait, and no caller waits longer than ``first_wait`` anyway."""
+        if not cooperative():
+            return self._fetch()
+        with gevent.Timeout(self._deadline, _FetchError(f"no complete answer within {self._deadline:g} s")):
+            return self._fetch()
 
     def _fetch(self) -> dict[str, VerificationKey]:
         try:
@@ -394,11 +467,10 @@ class _UrlKeyStore:
                 timeout=self._timeout,
                 headers={"Accept": "application/json"},
                 stream=True,
+                allow_redirects=False,
             ) as response:
-                # A redirect must not take us off https.
-                refusal = _url_refusal(response.url or self.url)
-                if refusal:
-                    raise _FetchError(f"redirected: {refusal}")
+                if response.is_redirect:
+                    raise _FetchError(f"HTTP {response.status_code}: redirects are not followed")
                 if response.status_code != 200:
                     raise _FetchError(f"HTTP {response.status_code}")
                 body = bytearray()
@@ -422,10 +494,16 @@ class _UrlKeyStore:
 KeyStore = _StaticKeyStore | _UrlKeyStore
 
 
-def key_store(source: JwksSource, *, clock: Callable[[], float], timeout: float) -> KeyStore:
+def key_store(
+    source: JwksSource,
+    *,
+    clock: Callable[[], float],
+    timeout: float,
+    min_interval: float = JWKS_MIN_REFETCH_SECONDS,
+) -> KeyStore:
     """Where to look up a source's keys by ``kid`` (``get`` raises :class:`AuthError` for an unknown one)."""
     if source.kind == "url":
-        return _UrlKeyStore(source.location, clock=clock, timeout=timeout)
+        return _UrlKeyStore(source.location, clock=clock, timeout=timeout, min_interval=min_interval)
     return _StaticKeyStore(source)
 
 
@@ -494,6 +572,7 @@ class JwtVerifier:
         http_timeout: float = 5.0,
         replay_cache_size: int = REPLAY_CACHE_SIZE,
         replay_cache: ReplayCache | None = None,
+        jwks_min_refetch_seconds: float = JWKS_MIN_REFETCH_SECONDS,
     ) -> None:
         if not issuers:
             raise ConfigError("no trusted issuer")
@@ -516,13 +595,28 @@ class JwtVerifier:
         self._clock = clock
         self._sources = dict(issuers)
         self._stores = {
-            iss: key_store(source, clock=clock, timeout=http_timeout) for iss, source in self._sources.items()
+            iss: key_store(source, clock=clock, timeout=http_timeout, min_interval=jwks_min_refetch_seconds)
+            for iss, source in self._sources.items()
         }
         self._replay: ReplayCache = replay_cache if replay_cache is not None else _ReplayCache(replay_cache_size)
 
     @property
     def algorithms(self) -> tuple[str, ...]:
         return self._algorithms
+
+    def fetch_keys(self, wait: float = JWKS_FETCH_DEADLINE_SECONDS + 1) -> None:
+        """Fetch every JWKS URL now (at start), waiting up to ``wait`` seconds in all. A URL that
+        fails is logged and retried in the background when a call needs it: never fatal."""
+        stores = [store for store in self._stores.values() if isinstance(store, _UrlKeyStore)]
+        for store in stores:
+            store.fetch_now()
+        self.wait_for_key_fetches(wait)
+
+    def wait_for_key_fetches(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds in all for the JWKS fetches under way; whether all ended."""
+        until = time.monotonic() + timeout
+        stores = [store for store in self._stores.values() if isinstance(store, _UrlKeyStore)]
+        return all(store.idle(max(0.0, until - time.monotonic())) for store in stores)
 
     def verify(self, authorization_header: str | None, audience: str) -> dict[str, Any]:
         """The verified claims of the bearer JWT, or :class:`AuthError`.

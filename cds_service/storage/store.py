@@ -33,9 +33,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from gevent import monkey
 from sqlalchemy import Column, Connection, Engine, Table, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from ..web.cooperative import off_loop
 from .deferred import DeferredRows
@@ -69,7 +71,10 @@ def database_url(settings: Mapping[str, Any]) -> str:
 def make_engine(settings: Mapping[str, Any]) -> Engine:
     url = database_url(settings)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": _SQLITE_BUSY_SECONDS})
+        # NullPool: a connection per transaction (SQLite's are cheap; SQLAlchemy 1.x's default for
+        # files). Under gevent the writes run in native threads (_write): a shared pool's queue,
+        # made of gevent's locks, would be contended across those threads.
+        engine = create_engine(url, connect_args={"timeout": _SQLITE_BUSY_SECONDS}, poolclass=NullPool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -175,7 +180,8 @@ class _SqliteWriteLock:
 
     def __init__(self, database: str) -> None:
         self.path = f"{database}.write-lock"
-        self._threads = threading.Lock()
+        # A native lock even under gevent: it is taken in the native threads the writes run in.
+        self._threads = monkey.get_original("threading", "Lock")()
         self._fd = -1  # opened on first use in each process
         self._pid: int | None = None
 

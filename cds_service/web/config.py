@@ -40,6 +40,8 @@ class ServiceSettings(BaseSettings):
     CDS_TRUSTED_ISSUERS: Any = None
     CDS_PUBLIC_BASE_URL: str | None = None
     CDS_JWT_LEEWAY_SECONDS: int = Field(60, ge=0, le=300)
+    # A JWKS URL is fetched again (for an unknown kid) at most this often (security/jwt_verifier.py).
+    CDS_JWKS_MIN_REFETCH_SECONDS: float = Field(60.0, ge=1, le=3600)
     CDS_SOURCE_LABEL: str = Field("Health plan pharmacy (CP.PHAR.71 lenalidomide)", min_length=1, max_length=200)
     CDS_FEEDBACK_DB: str = Field("instance/feedback.sqlite3", min_length=1)
     CDS_DATABASE_URL: str | None = None
