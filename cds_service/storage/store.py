@@ -353,9 +353,8 @@ class Store:
                         self._leading = False
                         return
                 error: BaseException | None = None
-                rows = [waiter.row for waiter in batch]
                 try:
-                    self._write(lambda conn, rows=rows: conn.execute(hook_calls.insert(), rows))
+                    self._insert_hook_calls([waiter.row for waiter in batch])
                 except BaseException as exc:
                     error = exc
                 for waiter in batch:
