@@ -85,4 +85,3 @@ def test_lhc_forms_renders_the_generated_questionnaire_with_a_draft_and_gives_th
     # An open question nobody answered is simply absent: it documents nothing.
     assert "CP.PHAR.71 I.A.6" not in answers
     assert not any(link_id.startswith("CP.PHAR.71 I.B") for link_id in answers)
-
