@@ -11,6 +11,7 @@ import yaml
 
 from cds_service.cli import main
 from cds_service.rules.policy import DEFAULT_PATH, PolicyError, parse_policy
+from cds_service.web import config
 from tests.conftest import SAMPLES
 
 MDS = "myelodysplastic-syndrome"
@@ -144,3 +145,13 @@ def test_diff_says_which_files_it_could_not_judge(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "not-a-hook.json: skipped, not a CDS Hooks request for this service" in captured.err
     assert captured.out.strip().splitlines()[-1].startswith("1 requests judged")
+
+
+def test_check_without_a_file_checks_the_file_the_service_is_configured_with(tmp_path, monkeypatch, capsys):
+    data = _shipped()
+    _mds_ceiling(data, text=False)
+    configured = _write(tmp_path, data)
+    real_load = config.load
+    monkeypatch.setattr(config, "load", lambda: real_load() | {"CDS_POLICY_FILE": str(configured)})
+    assert main(["policy", "check"]) == 1
+    assert "CP.PHAR.71 I.B.7.a: the text says 10 but max_mg_per_day is 5" in capsys.readouterr().err
