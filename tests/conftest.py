@@ -73,6 +73,8 @@ def shared_files(*parts: str, pattern: str = "*.json") -> list[Any]:
 
 @pytest.fixture
 def make_app(tmp_path):
+    made = []
+
     def _make(**overrides: Any):
         config = {
             "CDS_AUTH": "disabled",
@@ -81,9 +83,15 @@ def make_app(tmp_path):
             "CLOCK": lambda: FIXED_NOW,
         }
         config.update(overrides)
-        return create_app(config)
+        app = create_app(config)
+        made.append(app)
+        return app
 
-    return _make
+    yield _make
+    # Audit rows queued off the request path (storage/deferred.py) go to this test's database before
+    # its folder is removed, not to a missing file when the test process exits.
+    for app in made:
+        app.extensions["cds_store"].deferred.flush()
 
 
 @pytest.fixture
