@@ -607,16 +607,17 @@ class JwtVerifier:
     def fetch_keys(self, wait: float = JWKS_FETCH_DEADLINE_SECONDS + 1) -> None:
         """Fetch every JWKS URL now (at start), waiting up to ``wait`` seconds in all. A URL that
         fails is logged and retried in the background when a call needs it: never fatal."""
-        stores = [store for store in self._stores.values() if isinstance(store, _UrlKeyStore)]
-        for store in stores:
+        for store in self._url_stores():
             store.fetch_now()
         self.wait_for_key_fetches(wait)
 
     def wait_for_key_fetches(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds in all for the JWKS fetches under way; whether all ended."""
         until = time.monotonic() + timeout
-        stores = [store for store in self._stores.values() if isinstance(store, _UrlKeyStore)]
-        return all(store.idle(max(0.0, until - time.monotonic())) for store in stores)
+        return all(store.idle(max(0.0, until - time.monotonic())) for store in self._url_stores())
+
+    def _url_stores(self) -> list[_UrlKeyStore]:
+        return [store for store in self._stores.values() if isinstance(store, _UrlKeyStore)]
 
     def verify(self, authorization_header: str | None, audience: str) -> dict[str, Any]:
         """The verified claims of the bearer JWT, or :class:`AuthError`.
