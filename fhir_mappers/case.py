@@ -167,7 +167,8 @@ def build_cases(
     }
     # Other drafts a rule can read; the record is kept whole (CDS_MAX_PREFETCH_RESOURCES bounds it).
     context = [*(m for m in draft_meds.values() if m.ingredients or is_antithrombotic(m)), *record_meds]
-    observations = map_observations(resources_of_type(prefetch.get("observations"), "Observation"))
+    observation_resources = resources_of_type(prefetch.get("observations"), "Observation")
+    observations = map_observations(observation_resources)
 
     responses = resources_of_type(prefetch.get("questionnaireResponses"), "QuestionnaireResponse")
     today = _today(now)
@@ -200,6 +201,7 @@ def build_cases(
                     medications=medications,
                     now=now,
                     conditions=conditions,
+                    observations=observation_resources,
                 ),
                 observations=observations,
                 prior_lenalidomide=record_lenalidomide,

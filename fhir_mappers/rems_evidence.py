@@ -253,11 +253,14 @@ def map_rems_evidence(
     medications: Iterable[MedicationOnRecord] = (),
     now: datetime,
     conditions: Iterable[ConditionFacts | None] | None = None,
+    observations: Iterable[dict[str, Any]] | None = None,
 ) -> RemsEvidence:
     """The REMS evidence for one lenalidomide draft order. Lenient: never raises.
 
     ``conditions``: the prefetched Conditions already mapped (``build_cases`` has them), so
-    they are not mapped a second time; ``None`` maps them here."""
+    they are not mapped a second time; ``None`` maps them here. ``observations``: the
+    prefetched Observations already listed (``build_cases`` lists them once per call, not
+    once per order); ``None`` lists them here."""
     mr = mr if isinstance(mr, dict) else {}
     order_at, stated = _order_instant(mr, now)
     tests: list[PregnancyTest] = []
@@ -269,7 +272,9 @@ def map_rems_evidence(
     steps: list[tuple[str, DatedEvidence]] = []
     cbc: list[DatedEvidence] = []
 
-    for obs in resources_of_type(prefetch.get("observations"), "Observation"):
+    if observations is None:
+        observations = resources_of_type(prefetch.get("observations"), "Observation")
+    for obs in observations:
         if not _usable(obs):
             continue
         # Each coding read once, and classified by one cached look-up (docs/performance.md).

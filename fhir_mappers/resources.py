@@ -83,11 +83,13 @@ class ResourceIndex:
     def __init__(self, values: Iterable[Any] = ()) -> None:
         self._values: list[Any] = list(values)
         self._by_type: dict[str, tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]] = {}
+        self._grouped: dict[str, list[tuple[str | None, dict[str, Any], bool]]] | None = None
         self._all_urls: dict[str, dict[str, Any]] | None = None
 
     def add(self, value: Any) -> None:
         self._values.append(value)
         self._by_type.clear()
+        self._grouped = None
         self._all_urls = None
 
     def _full_urls(self) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -100,22 +102,42 @@ class ResourceIndex:
                     if url and isinstance(resource, dict):
                         yield url, resource
 
+    def _groups(self) -> dict[str, list[tuple[str | None, dict[str, Any], bool]]]:
+        """Type -> (fullUrl or None, resource, findable by ``Type/id``) of every resource, in
+        order, from one pass over the values: the first look-up of a type used to walk every
+        value twice, for each type (a heavy record's thousand Observations, for one Medication).
+        Findable by ``Type/id`` is what ``iter_resources`` yields; by fullUrl, any entry."""
+        if self._grouped is None:
+            grouped: dict[str, list[tuple[str | None, dict[str, Any], bool]]] = {}
+            for value in self._values:
+                if not (isinstance(value, dict) and value.get("resourceType") == "Bundle"):
+                    for resource in iter_resources(value):
+                        if kind := text(resource.get("resourceType")):
+                            grouped.setdefault(kind, []).append((None, resource, True))
+                    continue
+                for entry in dicts(value.get("entry")):
+                    resource = entry.get("resource")
+                    if not isinstance(resource, dict):
+                        continue
+                    raw = resource.get("resourceType")
+                    if kind := text(raw):
+                        listed = isinstance(raw, str) and raw not in ("OperationOutcome", "Bundle")
+                        grouped.setdefault(kind, []).append((text(entry.get("fullUrl")), resource, listed))
+            self._grouped = grouped
+        return self._grouped
+
     def _urls_and_refs(self, kind: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
         """(fullUrl -> resource, ``Type/id`` -> resource) for the resources of one type."""
         found = self._by_type.get(kind)
         if found is not None:
             return found
         by_url: dict[str, dict[str, Any]] = {}
-        for url, resource in self._full_urls():
-            if text(resource.get("resourceType")) == kind:
-                by_url.setdefault(url, resource)
         by_ref: dict[str, dict[str, Any]] = {}
-        for value in self._values:
-            for resource in iter_resources(value):
-                if text(resource.get("resourceType")) == kind:
-                    ref = resource_ref(resource)
-                    if ref:
-                        by_ref.setdefault(ref, resource)
+        for url, resource, listed in self._groups().get(kind, ()):
+            if url:
+                by_url.setdefault(url, resource)
+            if listed and (ref := resource_ref(resource)):
+                by_ref.setdefault(ref, resource)
         self._by_type[kind] = (by_url, by_ref)
         return by_url, by_ref
 

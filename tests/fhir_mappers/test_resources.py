@@ -98,3 +98,47 @@ def test_index_urn_uuid_full_urls_first_seen_wins_and_added_values():
 def test_index_type_with_stray_whitespace_is_found_as_before():
     index = ResourceIndex([{"resourceType": " Medication ", "id": "m3"}])
     assert index.get("Medication/m3")["id"] == "m3"
+
+
+def _first_by_reference(values: list, reference: str) -> dict | None:
+    """What the index must answer, read the slow way: the first Bundle entry with that fullUrl,
+    else the first listed resource with that ``Type/id``."""
+    for value in values:
+        if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+            for entry in value.get("entry") or []:
+                if isinstance(entry, dict) and entry.get("fullUrl") == reference:
+                    resource = entry.get("resource")
+                    if isinstance(resource, dict) and resource.get("resourceType") == reference.split("/")[-2]:
+                        return resource
+    wanted = parse_reference(reference)
+    for value in values:
+        for resource in iter_resources(value):
+            if f"{resource.get('resourceType')}/{resource.get('id')}" == wanted:
+                return resource
+    return None
+
+
+def test_index_built_in_one_pass_finds_what_the_record_holds():
+    """Over every JSON fixture and sample bundle: each resource is found by ``Type/id`` and by its
+    entry's fullUrl exactly as a plain search finds it (the index groups by type in one pass)."""
+    paths = sorted(FIXTURES.rglob("*.json")) + sorted((FIXTURES.parent.parent / "sample_bundles").glob("*.json"))
+    checked = 0
+    for path in paths:
+        document = load(path)
+        values = list(document["prefetch"].values()) if isinstance(document.get("prefetch"), dict) else [document]
+        index = ResourceIndex(values)
+        for value in values:
+            entries = value.get("entry") if isinstance(value, dict) and value.get("resourceType") == "Bundle" else []
+            for entry in entries or []:
+                resource = entry.get("resource") if isinstance(entry, dict) else None
+                if not isinstance(resource, dict) or not isinstance(resource.get("id"), str):
+                    continue
+                reference = f"{resource['resourceType']}/{resource['id']}"
+                if parse_reference(reference) is None:
+                    continue
+                assert index.get(reference) is _first_by_reference(values, reference), (path, reference)
+                url = entry.get("fullUrl")
+                if isinstance(url, str) and parse_reference(url):
+                    assert index.get(url) is _first_by_reference(values, url), (path, url)
+                checked += 1
+    assert checked > 100
