@@ -116,13 +116,13 @@ class ResourceIndex:
                             grouped.setdefault(kind, []).append((None, resource, True))
                     continue
                 for entry in dicts(value.get("entry")):
-                    resource = entry.get("resource")
-                    if not isinstance(resource, dict):
+                    item = entry.get("resource")
+                    if not isinstance(item, dict):
                         continue
-                    raw = resource.get("resourceType")
+                    raw = item.get("resourceType")
                     if kind := text(raw):
                         listed = isinstance(raw, str) and raw not in ("OperationOutcome", "Bundle")
-                        grouped.setdefault(kind, []).append((text(entry.get("fullUrl")), resource, listed))
+                        grouped.setdefault(kind, []).append((text(entry.get("fullUrl")), item, listed))
             self._grouped = grouped
         return self._grouped
 
