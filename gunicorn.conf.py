@@ -29,6 +29,13 @@ preload_app = True
 accesslog = None
 errorlog = "-"
 
+# gunicorn 25+ opens a control socket for `gunicornc` at one fixed path ($XDG_RUNTIME_DIR or
+# ~/.gunicorn/gunicorn.ctl), shared by every gunicorn the user runs on the host. Off unless
+# GUNICORN_CONTROL_SOCKET names a path of this instance's own.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+
 # --- JSON logs and Prometheus metrics (cds_service/web/gunicorn_logging.py, metrics.py) -------------
 # gunicorn's own lines (error log; access log when enabled) in the service's JSON format.
 logger_class = "cds_service.web.gunicorn_logging.JsonLogger"

@@ -55,3 +55,22 @@ def test_a_slow_upload_does_not_hold_up_the_workers_other_calls(server):
         while chunk := slow.recv(65536):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 200")
+
+
+def test_no_gunicorn_control_socket_unless_one_is_asked_for(tmp_path):
+    """gunicorn 27 would open a control socket at one path per user ($XDG_RUNTIME_DIR or
+    ~/.gunicorn/), shared by every gunicorn on the host: the project's configuration turns it off."""
+    home = tmp_path / "home"
+    (home / "run").mkdir(parents=True)
+    where = {"HOME": str(home), "XDG_RUNTIME_DIR": str(home / "run")}
+    with running_service(tmp_path, CDS_AUTH="disabled", **where) as base:
+        assert http(base + "/healthz")[0] == 200
+        assert list(home.rglob("*.ctl")) == []
+    # Named by the operator, it is opened there (so the check above looked where gunicorn would).
+    wanted = tmp_path / "cds.ctl"
+    with running_service(tmp_path, CDS_AUTH="disabled", GUNICORN_CONTROL_SOCKET=str(wanted), **where):
+        deadline = time.monotonic() + 10
+        while not wanted.is_socket() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert wanted.is_socket()
+        assert list(home.rglob("*.ctl")) == []
