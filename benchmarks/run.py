@@ -26,6 +26,7 @@ skips the 5-minute soak).
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import os
@@ -197,8 +198,34 @@ def fsync_probe(directory: Path, seconds: float = 5.0) -> str:
     )
 
 
+_STARTED: list[Gunicorn] = []  # every master this run started, stopped at exit whatever happens
+
+
+def _exit_on_signal(signum: int, _frame: Any) -> None:
+    """SIGTERM / SIGHUP end the run as Ctrl-C does: every ``finally`` and the atexit cleanup run."""
+    raise SystemExit(128 + signum)
+
+
+def _clean_up(workdir: Path) -> None:
+    for server in reversed(_STARTED):
+        server.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def make_workdir() -> Path:
+    """The run's temporary folder. Whatever ends the run (its end, an error, Ctrl-C, SIGTERM, SIGHUP;
+    not SIGKILL), the gunicorn masters it started are stopped and the folder is deleted."""
+    workdir = Path(tempfile.mkdtemp(prefix="cds-bench-"))
+    atexit.register(_clean_up, workdir)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _exit_on_signal)
+    return workdir
+
+
 class Gunicorn:
-    """A gunicorn master with the project's config, bound to 127.0.0.1 only."""
+    """A gunicorn master with the project's config, bound to 127.0.0.1 only.
+
+    It runs in a session of its own, so that when it has to be killed its workers go with it."""
 
     def __init__(
         self,
@@ -223,7 +250,10 @@ class Gunicorn:
             cmd += ["--pythonpath", pythonpath]
         cmd.append(app)
         env = {**os.environ, "PORT": str(self.port), **extra_env}
-        self.proc = subprocess.Popen(cmd, cwd=PROJECT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            cmd, cwd=PROJECT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        _STARTED.append(self)
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -266,12 +296,14 @@ class Gunicorn:
         return ok
 
     def stop(self) -> None:
+        """Stop the master and its workers (gracefully, else killed after 15 s); idempotent."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self.log.close()
 
@@ -434,7 +466,7 @@ def main() -> int:
     started = time.monotonic()
     info = machine()
     info["load"] = " / ".join(Path("/proc/loadavg").read_text().split()[:3])
-    workdir = Path(tempfile.mkdtemp(prefix="cds-bench-"))
+    workdir = make_workdir()
     lua = workdir / "post.lua"
     lua.write_text(LUA)
     service_env = {"CDS_AUTH": "disabled", "CDS_FEEDBACK_DB": str(workdir / "feedback.sqlite3")}
@@ -551,7 +583,6 @@ def main() -> int:
     if not args.no_write:
         write_doc(table)
         print(f"\nwritten to {DOC.relative_to(PROJECT)}")
-    shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
