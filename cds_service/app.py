@@ -20,6 +20,7 @@ from .security.fhir_servers import FhirServerAllowList
 from .security.jwt_verifier import ConfigError, JwtVerifier, parse_trusted_issuers
 from .storage import Store
 from .storage.dtr import DtrStore
+from .version import DISTRIBUTION, package_version
 from .web import config as config_module
 from .web import errors, metrics, request_id
 from .web.logging_setup import configure as configure_logging
@@ -38,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json = json_provider
 
     configure_logging(settings["LOG_LEVEL"])
+    log.info("lenalidomide-cds starting", extra={"event": "service_start", "version": package_version()})
     issuers = _trusted_issuers(app)
     # One store for the hook-call audit trail, the feedback and the JWT replay cache.
     store = _open_store(settings)
@@ -83,6 +85,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(fhir_routes.bp)
     app.register_blueprint(metrics.bp)
+
+    @app.get("/version")
+    def service_version() -> Response:
+        return jsonify({"service": DISTRIBUTION, "version": package_version()})
 
     @app.get("/healthz")
     def healthz() -> Response:

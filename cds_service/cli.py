@@ -11,17 +11,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
+
+from .version import package_version
 
 # Subcommand modules under cds_service/console/, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = ("purge", "policy", "cards")
-
-
-def package_version() -> str:
-    try:
-        return version("lenalidomide-cds")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "0+unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from ..cli import package_version
 from ..rules.policy import Policy, load_policy
 from ..storage.dtr import DtrContext, DtrStore
+from ..version import package_version
 from ..web.errors import ServiceError
 from ..web.request_body import json_object
 from .access import FHIR_PREFIX, DtrClient, caller, fhir_base

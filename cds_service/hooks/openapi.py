@@ -11,6 +11,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response, current_app, jsonify
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from ..version import package_version
 from .discovery import SERVICES
 from .schemas import FeedbackRequestSchema, HookRequestSchema, OrderSelectContextSchema, OrderSignContextSchema
 
@@ -106,6 +107,11 @@ class HealthSchema(_Open):
     status = fields.String(required=True)
 
 
+class VersionSchema(_Open):
+    service = fields.String(required=True)
+    version = fields.String(required=True)
+
+
 def _json(schema: str) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": schema}}}
 
@@ -128,7 +134,7 @@ def build_spec(secured: bool = True) -> dict[str, Any]:
     """The document; with ``secured`` False (CDS_AUTH=disabled) it says, truly, that no JWT is needed."""
     spec = APISpec(
         title="Lenalidomide CDS Hooks service",
-        version="1.0.0",
+        version=package_version(),
         openapi_version="3.0.3",
         plugins=[MarshmallowPlugin()],
         info={"description": "CDS Hooks 2.0 order-select / order-sign service for lenalidomide orders (CP.PHAR.71)."},
@@ -144,6 +150,7 @@ def build_spec(secured: bool = True) -> dict[str, Any]:
         "FeedbackAnswer": FeedbackAnswerSchema,
         "OperationOutcome": OperationOutcomeSchema,
         "Health": HealthSchema,
+        "Version": VersionSchema,
     }.items():
         spec.components.schema(name, schema=schema)
     security: list[dict[str, list[str]]] = [{"cdsClientJwt": []}] if secured else []
@@ -205,6 +212,15 @@ def build_spec(secured: bool = True) -> dict[str, Any]:
                     "200": {"description": "Can answer hooks", **_json("Health")},
                     "503": {"description": "Cannot store feedback", **_json("Health")},
                 },
+            }
+        },
+    )
+    spec.path(
+        path="/version",
+        operations={
+            "get": {
+                "summary": "The service's version (the package's, as in /openapi.json and the start log line)",
+                "responses": {"200": {"description": "The version", **_json("Version")}},
             }
         },
     )

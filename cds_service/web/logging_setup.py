@@ -34,6 +34,7 @@ SAFE_FIELDS = (
     "oauth_error",
     "request_id",
     "traceparent",
+    "version",
 )
 
 
