@@ -39,7 +39,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json = json_provider
 
     configure_logging(settings["LOG_LEVEL"])
-    log.info("lenalidomide-cds starting", extra={"event": "service_start", "version": package_version()})
     issuers = _trusted_issuers(app)
     # One store for the hook-call audit trail, the feedback and the JWT replay cache.
     store = _open_store(settings)
@@ -97,6 +96,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         response.status_code = 200 if store_ok else 503
         return response
 
+    # Once the configuration is accepted (a refusal stays the one line it is).
+    log.info("lenalidomide-cds started", extra={"event": "service_start", "version": package_version()})
     return app
 
 
