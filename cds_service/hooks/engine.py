@@ -178,16 +178,19 @@ def evaluate(
     if not refs and not _external_medications(draft_orders, selections):
         return Outcome(response={"cards": []})
 
+    server = prefetch.allowed_server(body, settings.fhir_servers, issuer)
     resolved = prefetch.resolve(
         body,
         PREFETCH_TEMPLATES,
-        server=prefetch.allowed_server(body, settings.fhir_servers, issuer),
+        server=server,
         executor=settings.executor,
         timeout=settings.fhir_timeout,
         max_pages=settings.fhir_max_pages,
         deadline=settings.hook_deadline,
         max_bytes=settings.fhir_max_bytes,
     )
+    if server is None:
+        prefetch.log_not_allowed(body, resolved, issuer)
     policy = load_policy()
     questionnaire_url = canonical_url(fhir_base, policy) if fhir_base else None
     cases = build_cases(

@@ -58,6 +58,8 @@ class ResolvedPrefetch:
     data: dict[str, Any] = field(default_factory=dict)
     unavailable: set[str] = field(default_factory=set)
     read_from_server: list[str] = field(default_factory=list)
+    # Keys neither sent nor readable because no allowed server was named.
+    not_read: set[str] = field(default_factory=set)
 
 
 def token_values(context: Mapping[str, Any]) -> dict[str, str]:
@@ -80,17 +82,27 @@ def token_values(context: Mapping[str, Any]) -> dict[str, str]:
 
 
 def allowed_server(body: Mapping[str, Any], allow: FhirServerAllowList, issuer: str | None) -> ServerKey | None:
-    """The listed server this call's ``fhirServer`` names, or None (logged when one was named)."""
+    """The listed server this call's ``fhirServer`` names, or None (see :func:`log_not_allowed`)."""
     named = body.get("fhirServer")
     if not isinstance(named, str):
         return None
-    server = allow.match(named, issuer)
-    if server is None:
+    return allow.match(named, issuer)
+
+
+def log_not_allowed(body: Mapping[str, Any], resolved: ResolvedPrefetch, issuer: str | None) -> None:
+    """Say that a named ``fhirServer`` was not read because it is not allowed, when that left keys
+    unread; a call whose prefetch was complete would otherwise log a warning every time."""
+    named = body.get("fhirServer")
+    if isinstance(named, str) and resolved.not_read:
         log.warning(
             "fhirServer not allowed: not read",
-            extra={"event": "fhir_server_not_allowed", "fhirServer": without_query(named), "iss": issuer},
+            extra={
+                "event": "fhir_server_not_allowed",
+                "fhirServer": without_query(named),
+                "iss": issuer,
+                "keys": sorted(resolved.not_read),
+            },
         )
-    return server
 
 
 def render(template: str, values: Mapping[str, str]) -> str | None:
@@ -266,6 +278,7 @@ def resolve(
             resolved.data[key] = None  # e.g. no user Practitioner id to search roles by
         elif reader is None:
             resolved.unavailable.add(key)
+            resolved.not_read.add(key)
         else:
             to_read[key] = query
 

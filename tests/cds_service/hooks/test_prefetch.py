@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -10,7 +11,7 @@ import responses
 from responses import matchers
 
 from cds_service.hooks.discovery import PREFETCH_TEMPLATES
-from cds_service.hooks.prefetch import PrefetchError, allowed_server, render, resolve, token_values
+from cds_service.hooks.prefetch import PrefetchError, allowed_server, log_not_allowed, render, resolve, token_values
 from cds_service.security.fhir_servers import FhirServerAllowList
 
 BASE = "https://ehr.example.org/fhir"
@@ -190,3 +191,22 @@ def test_open_server_is_read_without_a_token(executor):
     resolved = _resolve(_body(prefetch, token=None), executor)
     assert resolved.data["patient"] == PATIENT
     assert "Authorization" not in responses.calls[0].request.headers
+
+
+def test_a_server_not_allowed_is_logged_only_when_it_left_keys_unread(executor, caplog):
+    """Complete prefetch: nothing to read, so no warning on every call; keys missing: one warning
+    naming them (and the server without its query)."""
+    other = "https://elsewhere.example/fhir"
+    complete = {key: EMPTY for key in PREFETCH_TEMPLATES}
+    complete["patient"] = PATIENT
+    partial = {"patient": PATIENT}
+    with caplog.at_level(logging.WARNING, logger="cds_service.hooks.prefetch"):
+        for prefetch in (complete, partial):
+            body = _body(prefetch, server=other)
+            server = allowed_server(body, ALLOWED, None)
+            assert server is None
+            resolved = resolve(body, PREFETCH_TEMPLATES, server=server, executor=executor, timeout=2.0, max_pages=5)
+            log_not_allowed(body, resolved, None)
+    [warning] = [r for r in caplog.records if getattr(r, "event", None) == "fhir_server_not_allowed"]
+    assert warning.fhirServer == other
+    assert set(warning.keys) == set(PREFETCH_TEMPLATES) - {"patient"}
