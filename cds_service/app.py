@@ -7,14 +7,19 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+import yaml
 from flask import Flask, Response, jsonify
 from flask.json.provider import DefaultJSONProvider
 from flask_cors import CORS
 from sqlalchemy.exc import SQLAlchemyError
 
+from fhir_mappers.codes import CodeListError, load_code_lists
+
 from .fhir_api import routes as fhir_routes
 from .hooks import discovery, endpoint, feedback, openapi
 from .hooks.engine import Settings
+from .rules.policy import Policy, PolicyError, load_policy
+from .rules.rems import load_rems
 from .security import backend_services
 from .security.fhir_servers import FhirServerAllowList
 from .security.jwt_verifier import ConfigError, JwtVerifier, parse_trusted_issuers
@@ -22,7 +27,7 @@ from .storage import Store
 from .storage.dtr import DtrStore
 from .version import DISTRIBUTION, package_version
 from .web import config as config_module
-from .web import errors, metrics, request_id
+from .web import errors, metrics, request_body, request_id
 from .web.logging_setup import configure as configure_logging
 
 log = logging.getLogger(__name__)
@@ -40,6 +45,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     configure_logging(settings["LOG_LEVEL"])
     issuers = _trusted_issuers(app)
+    policy = _load_rules(settings)
+    app.extensions["cds_policy"] = policy
     # One store for the hook-call audit trail, the feedback and the JWT replay cache.
     store = _open_store(settings)
     app.extensions["cds_store"] = app.extensions["cds_feedback_store"] = store
@@ -66,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             {iss: source.fhir_servers for iss, source in (issuers or {}).items()},
         ),
         now=settings.get("CLOCK"),
+        policy=policy,
     )
 
     CORS(
@@ -78,6 +86,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     request_id.init_app(app)
     errors.init_app(app)
+    app.before_request(request_body.read_chunked_body)
     app.register_blueprint(discovery.bp)
     app.register_blueprint(endpoint.bp)
     app.register_blueprint(feedback.bp)
@@ -131,11 +140,36 @@ def _trusted_issuers(app: Flask) -> dict | None:
     except ConfigError as exc:
         raise config_module.ConfigurationError(f"CDS_AUTH=required but {exc}") from None
     if not app.config.get("CDS_PUBLIC_BASE_URL"):
-        log.warning(
-            "CDS_PUBLIC_BASE_URL is not set: the JWT aud is checked against the request's own URL",
-            extra={"event": "config_warning"},
-        )
+        # The JWT aud is checked against it; the request's Host header is the caller's to choose.
+        raise config_module.ConfigurationError("CDS_AUTH=required but CDS_PUBLIC_BASE_URL is not set")
     return issuers
+
+
+def _load_rules(settings: dict[str, Any]) -> Policy:
+    """The policy (``CDS_POLICY_FILE``), the REMS data and the code lists, read and checked now:
+    one that does not load refuses to start with the loader's reason (which names the entry at
+    fault) instead of failing every hook call."""
+    try:
+        policy = load_policy(settings["CDS_POLICY_FILE"])
+    except (PolicyError, OSError) as exc:
+        raise config_module.ConfigurationError(f"CDS_POLICY_FILE: {_one_line(exc)}") from None
+    try:
+        load_rems()
+    except (LookupError, TypeError, ValueError, OSError, yaml.YAMLError) as exc:
+        raise config_module.ConfigurationError(
+            f"the REMS data (lenalidomide_rems.yaml) does not load: {type(exc).__name__} {_one_line(exc)}"
+        ) from None
+    try:
+        load_code_lists()
+    except CodeListError as exc:
+        raise config_module.ConfigurationError(f"a code list does not load: {exc}") from None
+    return policy
+
+
+def _one_line(exc: BaseException) -> str:
+    """A loader's message on one line: its list of problems joined with ``; ``."""
+    head, *problems = (" ".join(part.split()) for part in str(exc).split("\n  - "))
+    return " ".join([head, "; ".join(problems)]) if problems else head
 
 
 def _verifier(app: Flask, issuers: dict | None, store: Store) -> JwtVerifier | None:

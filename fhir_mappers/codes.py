@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from .code_systems import ICD10CM, NDC, NUCC, RXNORM, SNOMED, canonical_system, icd10_key
 from .datatypes import cached_by_code, codings, concept_texts, text
@@ -33,10 +33,51 @@ _SPECIALTY_WORDS = {"Hematology": "hematology", "Oncology": "oncology", "Immunol
 _MAX_NAME_TEXT = 2000
 
 
+class CodeListError(ValueError):
+    """A code list of ``fhir_mappers/data`` does not load; the message names the file or table."""
+
+
+_T = TypeVar("_T")
+
+# The lookup tables built from the code lists (``@table``), built at start by load_code_lists.
+_TABLES: list[Callable[[], Any]] = []
+
+
 @cache
 def load_json(name: str) -> dict[str, Any]:
     """A JSON table of ``fhir_mappers/data``, read once."""
     return json.loads(resources.files("fhir_mappers").joinpath("data", name).read_text(encoding="utf-8"))
+
+
+def table(build: Callable[[], _T]) -> Callable[[], _T]:
+    """A lookup table built from the code lists once (``functools.cache``), and registered so
+    that :func:`load_code_lists` builds it at start."""
+    cached = cache(build)
+    _TABLES.append(cached)
+    return cached
+
+
+def load_code_lists() -> None:
+    """Read every code list and build every table from them now. The service calls this at start, so
+    a bad edit of ``fhir_mappers/data`` refuses to start (:class:`CodeListError`, one line naming the
+    file or the table) instead of failing hook calls."""
+    from . import condition, coverage, observation  # noqa: F401  (their tables register on import)
+
+    for entry in sorted(resources.files("fhir_mappers").joinpath("data").iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".json"):
+            try:
+                load_json(entry.name)
+            except (OSError, ValueError) as exc:
+                raise CodeListError(f"fhir_mappers/data/{entry.name}: {_one_line(exc)}") from None
+    for build in _TABLES:
+        try:
+            build()
+        except (LookupError, TypeError, ValueError, AttributeError, re.error) as exc:
+            raise CodeListError(f"{build.__module__}.{build.__name__}: {type(exc).__name__} {_one_line(exc)}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def codesets() -> dict[str, Any]:

@@ -7,7 +7,6 @@ indication to terminology groups of ``codesets.json`` (optionally filtered by di
 from __future__ import annotations
 
 import re
-from functools import cache
 from typing import Any
 
 from . import codes
@@ -26,7 +25,7 @@ RELAPSE_STATUSES = frozenset({"recurrence", "relapse"})
 _NOT_A_DIAGNOSIS = frozenset({"refuted", "entered-in-error"})
 
 
-@cache
+@codes.table
 def _indication_index() -> dict[tuple[str | None, str], tuple[frozenset[str], bool, frozenset[str]]]:
     """(system, normalised code) -> (indications, the code says "in relapse", features).
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import re
 from datetime import date
-from functools import cache
 from typing import Any
 
 from . import codes
@@ -18,7 +17,7 @@ from .datatypes import codings, dicts, integer, parse_date, reference, resource_
 from .facts import Coding, CoverageFacts
 
 
-@cache
+@codes.table
 def _rules() -> tuple[tuple[str | None, str | None, str | None, re.Pattern[str] | None, str], ...]:
     out = []
     for rule in codes.load_json("line_of_business.json").get("rules", []):

@@ -8,7 +8,6 @@ fact without a number (the rules then answer ``unknown``), never an error.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from . import codes
@@ -19,7 +18,7 @@ from .facts import Coding, LabObservation
 _RESULT_STATUSES = frozenset({"final", "amended", "corrected"})
 
 
-@cache
+@codes.table
 def _labs() -> dict[tuple[str | None, str], tuple[str, str, dict[str, float]]]:
     """(system, code) -> (kind, canonical unit, unit -> factor)."""
     out: dict[tuple[str | None, str], tuple[str, str, dict[str, float]]] = {}
@@ -37,7 +36,7 @@ def _labs() -> dict[tuple[str | None, str], tuple[str, str, dict[str, float]]]:
     return out
 
 
-@cache
+@codes.table
 def _variants() -> tuple[dict[str, Any], ...]:
     return tuple(codes.load_json("observations.json").get("variants", []))
 
@@ -46,7 +45,7 @@ def _has_code(concept: Any, code: str) -> bool:
     return any(coding.code == code for coding in codings(concept))
 
 
-@cache
+@codes.table
 def _judged_codes() -> frozenset[str]:
     """Every code that can make an Observation a fact (a lab or a variant's question): an
     Observation with none of them is skipped before anything else of it is read."""

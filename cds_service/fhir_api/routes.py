@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from ..rules.policy import Policy, load_policy
+from ..rules.policy import Policy
 from ..storage.dtr import DtrContext, DtrStore
 from ..version import package_version
 from ..web.errors import ServiceError
@@ -24,8 +24,9 @@ FHIR_JSON = "application/fhir+json"
 
 
 def current_policy() -> Policy:
-    """The policy the hooks judge by (and so the one the form asks about)."""
-    return load_policy()
+    """The policy the hooks judge by (and so the one the form asks about): loaded at start from
+    CDS_POLICY_FILE."""
+    return current_app.extensions["cds_policy"]
 
 
 def fhir_response(resource: dict[str, Any], status: int = 200) -> Response:

@@ -18,7 +18,7 @@ from ..web.request_body import check_prefetch_size, json_object
 from .discovery import SERVICES
 from .engine import LimitExceeded, Outcome, evaluate
 from .prefetch import PrefetchError
-from .schemas import CONTEXT_SCHEMAS, HookRequestSchema, error_paths
+from .schemas import CONTEXT_SCHEMAS, MAX_HOOK_INSTANCE, HookRequestSchema, error_paths
 
 log = logging.getLogger(__name__)
 bp = Blueprint("hooks", __name__)
@@ -69,12 +69,16 @@ def call_service(service_id: str) -> Response:
     hook_instance = None
     try:
         body = json_object()
-        hook_instance = body.get("hookInstance")
+        hook_instance = _hook_instance(body)
         outcome = _answer(service_id, service.hook, body, client_iss)
-    except ServiceError as exc:
-        # 400s once the hookInstance is known, 412s: on the trail too, then answered as they are.
-        if isinstance(hook_instance, str) and hook_instance:
-            _audit(HookCall(service_id, hook_instance, exc.status, _elapsed_ms(started), client_iss))
+        # Serialized before the audit row says 200: an answer that cannot be sent is not a 200.
+        response = jsonify(outcome.response)
+    except Exception as exc:
+        # 400s once the hookInstance is known, 412s, and any 500: on the trail with the status
+        # the client receives, then answered as they are.
+        if hook_instance is not None:
+            status = exc.status if isinstance(exc, ServiceError) else 500
+            _audit(HookCall(service_id, hook_instance, status, _elapsed_ms(started), client_iss))
         raise
     if outcome.dtr_contexts and not _keep_judgements(outcome, client_iss):
         # A questionnaire whose context cannot be found would send the EHR to a 4xx.
@@ -114,7 +118,13 @@ def call_service(service_id: str) -> Response:
             "duration_ms": duration_ms,
         },
     )
-    return jsonify(outcome.response)
+    return response
+
+
+def _hook_instance(body: dict[str, Any]) -> str | None:
+    """The request's hookInstance when it can key an audit row (a text of 1 to 255 characters)."""
+    value = body.get("hookInstance")
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_HOOK_INSTANCE else None
 
 
 def _elapsed_ms(started: float) -> float:

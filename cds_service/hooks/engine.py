@@ -40,7 +40,7 @@ class Settings:
     hook_deadline: float | None = None
     fhir_max_bytes: int = 10 * 1024 * 1024
     plan_overrides: dict[str, str] | None = None
-    policy: Policy | None = None  # None: the packaged policy (``policy diff`` judges under others)
+    policy: Policy | None = None  # CDS_POLICY_FILE, loaded at start; None: the packaged one (``policy diff`` passes others)
     fhir_servers: FhirServerAllowList = field(default_factory=FhirServerAllowList)
     max_draft_orders: int = 500
     max_lenalidomide_orders: int = 20
@@ -191,7 +191,7 @@ def evaluate(
     )
     if server is None:
         prefetch.log_not_allowed(body, resolved, issuer)
-    policy = load_policy()
+    policy = settings.policy or load_policy()
     questionnaire_url = canonical_url(fhir_base, policy) if fhir_base else None
     cases = build_cases(
         questionnaire_url=questionnaire_url,
@@ -220,7 +220,7 @@ def evaluate(
     for case in cases:
         draft = drafts.get(case.order.ref)
         cards, assessment = cards_for_case(
-            case, draft, settings.source_label, body["hook"], settings.policy, dose_groups
+            case, draft, settings.source_label, body["hook"], policy, dose_groups
         )
         outcome.response["cards"].extend(cards)
         if crd_configuration.wants_coverage_information(body["hook"], crd_config):

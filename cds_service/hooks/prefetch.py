@@ -27,6 +27,7 @@ import requests
 
 from ..security.fhir_servers import FhirServerAllowList, ServerKey, without_query
 from ..web import json_text, metrics
+from ..web.request_body import nests_deeper
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,9 @@ _USER_TOKENS = {
     "RelatedPerson": "userRelatedPersonId",
 }
 REQUIRED_KEYS = ("patient",)
+# A FHIR server's answer nesting deeper than this is a failed read (the default request limit,
+# CDS_MAX_JSON_DEPTH, is the same: a searchset Bundle of resources with contained ones needs ~12).
+ANSWER_MAX_DEPTH = 64
 
 
 class ResponseTooLarge(requests.RequestException):
@@ -169,10 +173,13 @@ class FhirReader:
                 if size > self.max_bytes:
                     raise ResponseTooLarge(f"response over {self.max_bytes} bytes")
                 chunks.append(chunk)
+        raw = b"".join(chunks)
         try:
-            return 200, json_text.loads(b"".join(chunks))
-        except (ValueError, UnicodeDecodeError):
+            body = json_text.loads(raw)
+        except ValueError:
             return 200, None
+        # Nesting no FHIR resource needs is a failed read: nothing downstream walks it.
+        return 200, None if nests_deeper(raw, body, ANSWER_MAX_DEPTH) else body
 
     def read(self, query: str) -> tuple[bool, Any]:
         """(ok, value): ``ok`` False means the read failed; a 404 on a read is "no data"."""

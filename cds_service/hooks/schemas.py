@@ -28,6 +28,11 @@ def _fhir_server(value: str) -> None:
         raise ValidationError(refusal)
 
 
+# CDS Hooks gives hookInstance as a UUID; 255 leaves room for other identifiers and keeps a
+# hostile one out of the log and the audit trail (whose column is as long).
+MAX_HOOK_INSTANCE = 255
+
+
 class _Lenient(Schema):
     class Meta:
         unknown = INCLUDE
@@ -44,7 +49,7 @@ class FhirAuthorizationSchema(_Lenient):
 
 class HookRequestSchema(_Lenient):
     hook = fields.String(required=True, validate=validate.Length(min=1))
-    hookInstance = fields.String(required=True, validate=validate.Length(min=1))
+    hookInstance = fields.String(required=True, validate=validate.Length(min=1, max=MAX_HOOK_INSTANCE))
     fhirServer = fields.String(validate=[validate.Length(min=1), _fhir_server])
     fhirAuthorization = fields.Nested(FhirAuthorizationSchema, allow_none=True)
     context = fields.Dict(required=True)

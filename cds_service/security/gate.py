@@ -19,8 +19,11 @@ def public_url(path: str) -> str:
 
 
 def audience() -> str:
-    """The URL the client must have signed: our public base URL plus this endpoint's path."""
-    return public_url(request.path)
+    """The URL the client must have signed: our public base URL plus this endpoint's path.
+
+    Never the request's own Host: a token minted for another service would pass with a matching
+    Host header. With CDS_AUTH=required the service does not start without CDS_PUBLIC_BASE_URL."""
+    return current_app.config["CDS_PUBLIC_BASE_URL"].rstrip("/") + request.path
 
 
 def require() -> dict | None:

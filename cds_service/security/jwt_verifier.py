@@ -3,7 +3,7 @@
 The client signs each call with its private key; we check the token against the JWK Set of an
 allow-listed issuer (``CDS_TRUSTED_ISSUERS``). PyJWT does the cryptography and the ``aud`` and
 required-claim checks; time checks are done here against an injectable clock (PyJWT reads the system
-clock), and replayed ``jti`` are refused with an in-memory cache.
+clock), and replayed ``jti`` are refused through a replay cache.
 
 Any failure raises :class:`AuthError`; the HTTP layer answers 401 with no details and logs
 ``AuthError.reason``. Reasons never contain the token; they may name ``iss``, ``kid`` and ``jti``
@@ -12,10 +12,13 @@ value cannot forge log lines.
 
 Limits worth knowing:
 
-* The replay cache lives in one process. With several gunicorn workers a token replayed to another
-  worker is not caught; a shared store (Redis, the database) would be needed for that.
-* When the cache is full of unexpired entries the one expiring soonest is evicted (logged), so
-  the bound cannot turn into a denial of service; only trusted issuers can fill it.
+* The service passes the database's replay cache (``Store.add_if_new``), shared by every worker and
+  instance: a token replayed to another worker or instance is refused. Without one the verifier
+  keeps an in-process cache; when that is full of unexpired entries the one expiring soonest is
+  evicted (logged), so the bound cannot turn into a denial of service; only trusted issuers can
+  fill it.
+* A token may live at most an hour (``exp`` - ``iat``, MAX_LIFETIME_SECONDS): CDS Hooks clients mint
+  one per call with a lifetime of minutes, and a long-lived token is a stolen one's best friend.
 * A JWKS URL that fails to refresh keeps serving the keys it served last (logged), so an outage
   of the client's key host does not become ours.
 * A JWKS URL is fetched at start, then again in the background (after an hour, or for an unknown
@@ -76,6 +79,7 @@ JWKS_FIRST_FETCH_WAIT_SECONDS = 2.0  # how long a call may wait while no key was
 MAX_TOKEN_CHARS = 16_384
 REPLAY_CACHE_SIZE = 100_000
 MIN_RSA_BITS = 2048
+MAX_LIFETIME_SECONDS = 3600.0
 
 _EC_CURVE_FOR_ALG = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
@@ -694,6 +698,8 @@ class JwtVerifier:
             raise AuthError(f"expired (jti {_show(claims.get('jti'))})")
         if iat > now + self._leeway:
             raise AuthError(f"iat in the future (jti {_show(claims.get('jti'))})")
+        if exp - iat > MAX_LIFETIME_SECONDS:
+            raise AuthError(f"lifetime (exp - iat) over one hour (jti {_show(claims.get('jti'))})")
         if "nbf" in claims and _numeric_date(claims, "nbf") > now + self._leeway:
             raise AuthError(f"nbf in the future (jti {_show(claims.get('jti'))})")
         jti = claims["jti"]

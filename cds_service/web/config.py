@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, FilePath, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ..security.fhir_servers import configured_server
@@ -72,6 +72,8 @@ class ServiceSettings(BaseSettings):
     # The $questionnaire-package output parameter: DTR 2.2 "packagebundle", or "PackageBundle" (DTR 2.0/2.1 clients).
     CDS_DTR_PACKAGE_PARAMETER: Literal["packagebundle", "PackageBundle"] = "packagebundle"
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # The CP.PHAR.71 policy YAML to judge by; None: the one that ships with the service.
+    CDS_POLICY_FILE: FilePath | None = None
 
     @field_validator("CDS_AUTH", "LOG_LEVEL", mode="before")
     @classmethod

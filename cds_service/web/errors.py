@@ -19,6 +19,7 @@ _ISSUE_CODE = {
     412: "incomplete",
     413: "too-costly",
     415: "not-supported",
+    503: "transient",
 }
 
 
@@ -56,7 +57,10 @@ def outcome_response(status: int, diagnostics: str, expression: list[str] | None
 def init_app(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> Response:
-        return outcome_response(exc.status, exc.diagnostics, exc.expression)
+        response = outcome_response(exc.status, exc.diagnostics, exc.expression)
+        if exc.status == 503:
+            response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(Unauthorized)
     def _unauthorized(_exc: Unauthorized) -> Response:

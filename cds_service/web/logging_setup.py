@@ -1,7 +1,10 @@
 """Structured log lines (one JSON object per line) with nothing that identifies a patient.
 
 Only the fields named in ``SAFE_FIELDS`` reach the log, whatever a caller passes in
-``extra``: a token, a name or a birth date cannot slip through by accident.
+``extra``: a token, a name or a birth date cannot slip through by accident. An exception is
+logged as its type and a safe traceback: ``file:line in function`` frames only, never its
+message, its source lines or local values (a ``KeyError`` or ``ValueError`` message may quote
+the patient's data).
 """
 
 from __future__ import annotations
@@ -9,7 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import traceback
 from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
 
 SAFE_FIELDS = (
     "event",
@@ -51,7 +57,32 @@ class JsonFormatter(logging.Formatter):
                 line[name] = record.__dict__[name]
         if record.exc_info and record.exc_info[0] is not None:
             line["exception"] = record.exc_info[0].__name__
+            line["traceback"] = safe_traceback(record.exc_info[2])
         return json.dumps(line, default=str)
+
+
+# Frames are shown relative to the folder that holds the service's packages (or site-packages).
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def safe_traceback(tb: TracebackType | None) -> list[str]:
+    """``path:line in function`` for each frame, outermost first: where it failed, not what with."""
+    frames = []
+    for frame in traceback.extract_tb(tb):
+        path = Path(frame.filename)
+        try:
+            shown = str(path.relative_to(_ROOT))
+        except ValueError:
+            shown = _after_site_packages(path)
+        frames.append(f"{shown}:{frame.lineno} in {frame.name}")
+    return frames
+
+
+def _after_site_packages(path: Path) -> str:
+    parts = path.parts
+    if "site-packages" in parts:
+        return "/".join(parts[parts.index("site-packages") + 1 :])
+    return path.name
 
 
 def configure(level: str = "INFO") -> None:

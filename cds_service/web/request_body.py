@@ -1,32 +1,65 @@
 """Read the request body as a JSON object, whatever Content-Type the client claims, within limits.
 
-The body size is capped by Flask (``MAX_CONTENT_LENGTH``, 413); here the nesting depth
-(400: no FHIR resource nests that deep) and the number of resources in prefetch (413) are.
+The body size is capped at ``CDS_MAX_BODY_BYTES`` (413): by Flask (``MAX_CONTENT_LENGTH``) for a
+body with a Content-Length, by :func:`read_chunked_body` for a chunked one. Here too the nesting
+depth (400: no FHIR resource nests that deep) and the number of resources in prefetch (413).
 """
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
 from flask import current_app, request
+from gunicorn.http.errors import ParseException
 
 from . import json_text
 from .errors import ServiceError
+
+_READ_STEP = 64 * 1024
+
+
+def read_chunked_body() -> None:
+    """``before_request``: read a body sent without Content-Length (chunked) within the size limit,
+    and hand it on as a sized one.
+
+    Werkzeug reads such a body up to ``MAX_CONTENT_LENGTH`` and silently stops there, so a body
+    over the limit was cut and processed; and a malformed chunk escaped gunicorn's parser as a
+    500. Here the first byte over the limit is a 413 and a body the server cannot decode a 400."""
+    environ = request.environ
+    if environ.get("CONTENT_LENGTH") or "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return
+    limit = int(current_app.config["MAX_CONTENT_LENGTH"])
+    stream = environ["wsgi.input"]
+    body = bytearray()
+    try:
+        while chunk := stream.read(min(_READ_STEP, limit + 1 - len(body))):
+            body += chunk
+            if len(body) > limit:
+                raise ServiceError(413, f"Request body is larger than the limit of {limit} bytes")
+    except (ParseException, OSError, ValueError):
+        raise ServiceError(400, "The request body is not a well-formed chunked body") from None
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
 
 
 def json_object() -> dict[str, Any]:
     raw = request.get_data(cache=True)
     try:
         body = json_text.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ServiceError(400, "The request body is not valid JSON") from None
-    except RecursionError:
-        raise ServiceError(400, "The request body nests too deeply") from None
+    except UnicodeDecodeError as exc:
+        raise ServiceError(
+            400, f"The request body is not valid {exc.encoding} text (byte {exc.start}: {exc.reason})"
+        ) from None
+    except ValueError as exc:
+        # orjson's reason names what and where (a lone surrogate, a number that is not finite,
+        # line and column), never the text itself.
+        raise ServiceError(400, f"The request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise ServiceError(400, "The request body must be a JSON object")
     max_depth = int(current_app.config.get("CDS_MAX_JSON_DEPTH", 64))
-    if _nests_deeper(raw, body, max_depth):
+    if nests_deeper(raw, body, max_depth):
         raise ServiceError(400, f"The request body nests deeper than {max_depth} levels")
     return body
 
@@ -34,7 +67,7 @@ def json_object() -> dict[str, Any]:
 _CONTAINERS = (dict, list)  # built once: ``dict | list`` in the loop builds a union per item
 
 
-def _nests_deeper(raw: bytes, body: Any, limit: int) -> bool:
+def nests_deeper(raw: bytes, body: Any, limit: int) -> bool:
     """The check on the text when it is UTF-8 (what every client sends), else the walk of
     the parsed value: in UTF-16 or UTF-32 a quote or bracket byte can be part of another
     character. ``json.detect_encoding`` is the standard library parser's own decision."""

@@ -32,7 +32,12 @@ def live_schema(tmp_path_factory):
 @pytest.fixture(scope="module")
 def secured_schema(tmp_path_factory):
     issuers = json.dumps({ISSUER: jwks(generate_key("ES384"))})
-    with running_service(tmp_path_factory.mktemp("secured"), CDS_AUTH="required", CDS_TRUSTED_ISSUERS=issuers) as base:
+    with running_service(
+        tmp_path_factory.mktemp("secured"),
+        CDS_AUTH="required",
+        CDS_TRUSTED_ISSUERS=issuers,
+        CDS_PUBLIC_BASE_URL="https://cds.plan.example",
+    ) as base:
         yield schemathesis.openapi.from_url(base + "/openapi.json")
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import time
 
 import pytest
 
+from tests.cds_service.security.jwt_helpers import ISSUER, generate_key, jwks
+from tests.cds_service.test_startup import MM_CEILING, policy_copy
 from tests.conftest import ROOT, SAMPLES
 from tests.live_server import free_port, http, running_service, service_env, web_command
 
@@ -34,6 +37,30 @@ def test_required_auth_without_issuers_refuses_to_start_with_one_line(tmp_path):
     assert result.returncode != 0
     lines = [line for line in result.stderr.decode().splitlines() if line.strip()]
     assert lines == ["lenalidomide-cds refuses to start: CDS_AUTH=required but CDS_TRUSTED_ISSUERS is not set"]
+
+
+def test_required_auth_without_public_base_url_refuses_to_start_with_one_line(tmp_path):
+    """The JWT aud is checked against CDS_PUBLIC_BASE_URL, never against the caller's Host header."""
+    issuers = json.dumps({ISSUER: jwks(generate_key("ES384"))})
+    env = service_env(tmp_path, PORT=str(free_port()), CDS_AUTH="required", CDS_TRUSTED_ISSUERS=issuers)
+    result = subprocess.run(web_command(), cwd=ROOT, env=env, capture_output=True, timeout=60, check=False)
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.decode().splitlines() if line.strip()]
+    assert lines == ["lenalidomide-cds refuses to start: CDS_AUTH=required but CDS_PUBLIC_BASE_URL is not set"]
+
+
+def test_a_policy_the_loader_refuses_stops_gunicorn_with_one_line(tmp_path):
+    """One dose ceiling changed in a copy of the policy: the loader refuses it, so nothing starts
+    (before, the service started, /healthz said 200 and every hook call answered 500)."""
+    policy = policy_copy(tmp_path, (MM_CEILING, MM_CEILING.replace("25", "30")))
+    env = service_env(tmp_path, PORT=str(free_port()), CDS_AUTH="disabled", CDS_POLICY_FILE=str(policy))
+    result = subprocess.run(web_command(), cwd=ROOT, env=env, capture_output=True, timeout=60, check=False)
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.decode().splitlines() if line.strip()]
+    refusal = [line for line in lines if "refuses to start" in line]
+    assert refusal == [lines[-1]]
+    assert refusal[0].startswith("lenalidomide-cds refuses to start: CDS_POLICY_FILE: ")
+    assert "indications.multiple-myeloma: CP.PHAR.71 I.A.7.a: max_mg_per_day 25 disagrees" in refusal[0]
 
 
 def test_a_slow_upload_does_not_hold_up_the_workers_other_calls(server):

@@ -54,6 +54,16 @@ class FaultyFhir(BaseHTTPRequestHandler):
             self.send_header("Location", "http://127.0.0.2:9/steal")
             self.end_headers()
             return
+        elif fault in ("deep", "deep-500"):  # a resource nested 10,000 (or 1,000) levels deep: a failed read
+            depth = 5000 if fault == "deep" else 500
+            nested = b'{"url": "x", "extension": [' * depth + b"{}" + b"]}" * depth
+            payload = b'{"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": ' + nested + b"}]}"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/fhir+json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
         elif fault == "flood":
             self.send_response(200)
             self.send_header("Content-Type", "application/fhir+json")
@@ -101,7 +111,7 @@ def _pa(result: dict) -> dict:
     return findings(result, "pa-assessment")[0]
 
 
-@pytest.mark.parametrize("fault", ["hang", "500", "redirect", "flood"])
+@pytest.mark.parametrize("fault", ["hang", "500", "redirect", "flood", "deep", "deep-500"])
 def test_faulty_reads_become_unknown_not_unmet(make_app, fhir_server, fault):
     FaultyFhir.fault_for = {"MedicationRequest": fault, "PractitionerRole": fault}
     client = make_app(

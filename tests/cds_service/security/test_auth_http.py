@@ -52,6 +52,27 @@ def test_token_for_another_endpoint_is_401_without_details(secured, key, aud):
     assert response.data == b""
 
 
+def test_required_auth_without_public_base_url_refuses_to_start(make_app, key):
+    """Without it the aud would be checked against the Host header, which the caller chooses."""
+    with pytest.raises(ConfigurationError, match=r"^CDS_AUTH=required but CDS_PUBLIC_BASE_URL is not set$"):
+        make_app(CDS_AUTH="required", CDS_TRUSTED_ISSUERS=json.dumps({ISSUER: jwks(key)}))
+
+
+def test_a_token_for_another_service_is_refused_whatever_the_host_header(secured, key):
+    other = "https://other-cds.example"
+    header = bearer(key.sign(make_claims(ISSUER, other + SIGN, now=time.time())))
+    response = secured.post(SIGN, json=_request(), headers={"Authorization": header, "Host": "other-cds.example"})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("lifetime", [3601, 10 * 365 * 24 * 3600])
+def test_a_token_living_over_an_hour_is_401(secured, key, lifetime):
+    header = bearer(key.sign(make_claims(ISSUER, BASE + SIGN, now=time.time(), lifetime=lifetime)))
+    response = secured.post(SIGN, json=_request(), headers={"Authorization": header})
+    assert response.status_code == 401
+    assert response.data == b""
+
+
 def test_missing_token_is_401_before_any_validation(secured):
     response = secured.post(SIGN, data="not json")
     assert response.status_code == 401

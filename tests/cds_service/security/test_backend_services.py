@@ -280,7 +280,10 @@ def test_with_auth_disabled_fhir_is_open(make_app):
 def test_a_malformed_client_list_refuses_to_start(make_app, value):
     with pytest.raises(ConfigurationError) as refused:
         make_app(
-            CDS_AUTH="required", CDS_TRUSTED_ISSUERS=json.dumps({ISSUER: jwks(generate_key())}), CDS_DTR_CLIENTS=value
+            CDS_AUTH="required",
+            CDS_TRUSTED_ISSUERS=json.dumps({ISSUER: jwks(generate_key())}),
+            CDS_PUBLIC_BASE_URL=BASE,
+            CDS_DTR_CLIENTS=value,
         )
     assert "CDS_DTR_CLIENTS" in str(refused.value)
 

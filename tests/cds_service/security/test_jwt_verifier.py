@@ -260,6 +260,15 @@ def test_iat_in_the_future_beyond_leeway_is_rejected(verifier, es_key):
     rejected(verifier, bearer(token(es_key, now=T0 + 61)), "iat in the future")
 
 
+@pytest.mark.parametrize("lifetime", [3601, 10 * 365 * 24 * 3600])
+def test_lifetime_over_one_hour_is_rejected(verifier, es_key, lifetime):
+    rejected(verifier, bearer(token(es_key, lifetime=lifetime)), "lifetime")
+
+
+def test_lifetime_of_exactly_one_hour_is_accepted(verifier, es_key):
+    assert verifier.verify(bearer(token(es_key, lifetime=3600)), AUD)["iss"] == ISSUER
+
+
 def test_nbf_in_the_future_beyond_leeway_is_rejected(verifier, es_key):
     rejected(verifier, bearer(token(es_key, nbf=int(T0) + 120)), "nbf in the future")
 

@@ -97,7 +97,9 @@ def test_the_verified_issuer_is_recorded_and_the_token_is_not(make_app, settings
 
 def test_refused_calls_write_no_row(make_app, settings):
     key = generate_key("ES384")
-    app = make_app(CDS_AUTH="required", CDS_TRUSTED_ISSUERS=json.dumps({ISSUER: jwks(key)}), **settings)
+    app = make_app(
+        CDS_AUTH="required", CDS_TRUSTED_ISSUERS=json.dumps({ISSUER: jwks(key)}), CDS_PUBLIC_BASE_URL=BASE, **settings
+    )
     body = load_json(SAMPLES / "01-mm-likely-approved.json")
     assert app.test_client().post(SIGN, json=body).status_code == 401
     assert app.extensions["cds_store"].hook_call_count() == 0

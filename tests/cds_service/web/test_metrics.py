@@ -70,7 +70,11 @@ def test_fhir_reads_are_counted_by_outcome_with_their_time(make_app):
 
 def test_metrics_need_no_token_and_hold_nothing_about_a_patient(make_app):
     key = generate_key("ES384")
-    app = make_app(CDS_AUTH="required", CDS_TRUSTED_ISSUERS=json.dumps({ISSUER: jwks(key)}))
+    app = make_app(
+        CDS_AUTH="required",
+        CDS_TRUSTED_ISSUERS=json.dumps({ISSUER: jwks(key)}),
+        CDS_PUBLIC_BASE_URL="https://cds.plan.example",
+    )
     client = app.test_client()
     assert client.post(SIGN, json=load_json(SAMPLES / "01-mm-likely-approved.json")).status_code == 401
     response = client.get("/metrics")
