@@ -54,7 +54,10 @@ def _count(response: Response) -> Response:
     """Every hook call answered, whatever its status, in ``cds_hook_calls_total`` and its duration."""
     service = metrics.service_label((request.view_args or {}).get("service_id", ""), SERVICES)
     metrics.HOOK_CALLS.labels(service, str(response.status_code)).inc()
-    metrics.HOOK_DURATION.labels(service).observe(time.perf_counter() - g.hook_started)
+    # An app-level before_request that answered first (a malformed chunked body) skips _started.
+    started = g.get("hook_started")
+    if started is not None:
+        metrics.HOOK_DURATION.labels(service).observe(time.perf_counter() - started)
     return response
 
 

@@ -40,7 +40,7 @@ class Settings:
     hook_deadline: float | None = None
     fhir_max_bytes: int = 10 * 1024 * 1024
     plan_overrides: dict[str, str] | None = None
-    policy: Policy | None = None  # CDS_POLICY_FILE, loaded at start; None: the packaged one (``policy diff`` passes others)
+    policy: Policy | None = None  # CDS_POLICY_FILE, loaded at start; None: the packaged one
     fhir_servers: FhirServerAllowList = field(default_factory=FhirServerAllowList)
     max_draft_orders: int = 500
     max_lenalidomide_orders: int = 20
@@ -219,9 +219,7 @@ def evaluate(
     dose_groups: set[tuple[str, ...]] = set()
     for case in cases:
         draft = drafts.get(case.order.ref)
-        cards, assessment = cards_for_case(
-            case, draft, settings.source_label, body["hook"], policy, dose_groups
-        )
+        cards, assessment = cards_for_case(case, draft, settings.source_label, body["hook"], policy, dose_groups)
         outcome.response["cards"].extend(cards)
         if crd_configuration.wants_coverage_information(body["hook"], crd_config):
             documents = (

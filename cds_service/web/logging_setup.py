@@ -66,23 +66,19 @@ _ROOT = Path(__file__).resolve().parents[2]
 
 
 def safe_traceback(tb: TracebackType | None) -> list[str]:
-    """``path:line in function`` for each frame, outermost first: where it failed, not what with."""
-    frames = []
-    for frame in traceback.extract_tb(tb):
-        path = Path(frame.filename)
-        try:
-            shown = str(path.relative_to(_ROOT))
-        except ValueError:
-            shown = _after_site_packages(path)
-        frames.append(f"{shown}:{frame.lineno} in {frame.name}")
-    return frames
+    """``path:line in function`` for each frame, outermost first: where it failed, not what with.
+    Paths are relative to site-packages for libraries, to the source tree for the service."""
+    return [f"{_shown_path(Path(f.filename))}:{f.lineno} in {f.name}" for f in traceback.extract_tb(tb)]
 
 
-def _after_site_packages(path: Path) -> str:
+def _shown_path(path: Path) -> str:
     parts = path.parts
     if "site-packages" in parts:
         return "/".join(parts[parts.index("site-packages") + 1 :])
-    return path.name
+    try:
+        return str(path.relative_to(_ROOT))
+    except ValueError:
+        return path.name
 
 
 def configure(level: str = "INFO") -> None:

@@ -96,7 +96,8 @@ def test_an_answer_that_cannot_be_sent_is_recorded_as_the_500_it_is(make_app, mo
     """The path of the old bug: an answer echoing text that cannot be encoded. The row must not say 200,
     and the log line says where it failed without the text that made it fail."""
     secret = "Jane Q. Patient \ud800 1950-01-01"
-    monkeypatch.setattr(endpoint, "evaluate", lambda *_args: Outcome(response={"cards": [{"summary": secret}]}))
+    answer = Outcome(response={"cards": [{"summary": secret}]})
+    monkeypatch.setattr(endpoint, "evaluate", lambda *_args, **_kwargs: answer)
     app = make_app()
     body = load_json(SAMPLES / "01-mm-likely-approved.json")
     with caplog.at_level(logging.ERROR):
