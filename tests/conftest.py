@@ -91,7 +91,7 @@ def make_app(tmp_path):
     # Audit rows queued off the request path (storage/deferred.py) go to this test's database before
     # its folder is removed, not to a missing file when the test process exits.
     for app in made:
-        app.extensions["cds_store"].deferred.flush()
+        app.extensions["cds_store"].close()
 
 
 @pytest.fixture

@@ -467,4 +467,7 @@ class Store:
         return True
 
     def close(self) -> None:
+        """Write the queued audit rows, then let the connections go (the console commands close
+        their store before removing its temporary database)."""
+        self.deferred.flush()
         self.engine.dispose()

@@ -75,3 +75,23 @@ def test_html_page_escapes_record_text_and_renders_markdown(capsys, tmp_path):
 def test_unreadable_file_is_exit_2(capsys, tmp_path):
     missing = tmp_path / "nope.json"
     assert main(["cards", str(missing)]) == 2
+
+
+def test_a_request_with_no_cards_leaves_nothing_behind_at_exit():
+    """The command's audit row of a `{"cards": []}` answer is queued (storage/deferred.py): it must be
+    written before the command removes its temporary database, not fail at exit with a traceback."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "cds_service.cli", "cards", str(SAMPLES / "09-non-lenalidomide.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "No cards." in proc.stdout
+    assert "Traceback" not in proc.stderr and "not written" not in proc.stderr, proc.stderr
