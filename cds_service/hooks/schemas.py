@@ -9,9 +9,11 @@ Bundle without ``type`` and a draft order without a medication are fine.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
 
-from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..security.fhir_servers import FHIR_ID, request_refusal
 
@@ -101,25 +103,69 @@ CONTEXT_SCHEMAS: dict[str, type[Schema]] = {
 }
 
 
-class OverrideReasonSchema(_Lenient):
-    reason = fields.Dict()
-    userComment = fields.String()
+# Feedback limits (CONTRACT.md, Endpoints: feedback). Unknown fields are dropped, not stored.
+MAX_FEEDBACK_BYTES = 64 * 1024
+MAX_FEEDBACK_ENTRIES = 100
+MAX_USER_COMMENT = 2000
+_MAX_FEEDBACK_TEXT = 255
+_UUID = validate.Regexp(
+    r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\Z", error="is not a UUID"
+)
+_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})\Z")
 
 
-class AcceptedSuggestionSchema(_Lenient):
-    id = fields.String(required=True)
+def _instant(value: str) -> None:
+    """An ISO 8601 instant: date, time and offset (or Z), and a real moment (no 25:00, no 31 February)."""
+    if _INSTANT.match(value):
+        try:
+            # fromisoformat takes at most microseconds: a longer fraction is cut, not refused.
+            datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", value))
+            return
+        except ValueError:
+            pass
+    raise ValidationError("is not an ISO 8601 instant (date, time and offset or Z)")
 
 
-class FeedbackEntrySchema(_Lenient):
-    card = fields.String(required=True, validate=validate.Length(min=1))
+class _Strict(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+def _text(maximum: int = _MAX_FEEDBACK_TEXT, **kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.Length(min=1, max=maximum), **kwargs)
+
+
+class OverrideCodingSchema(_Strict):
+    code = _text(required=True)
+    system = _text()
+    display = _text()
+
+
+class OverrideReasonSchema(_Strict):
+    reason = fields.Nested(OverrideCodingSchema)
+    userComment = fields.String(validate=validate.Length(max=MAX_USER_COMMENT))
+
+
+class AcceptedSuggestionSchema(_Strict):
+    id = _text(required=True)
+
+
+class FeedbackEntrySchema(_Strict):
+    card = fields.String(required=True, validate=_UUID)
     outcome = fields.String(required=True, validate=validate.OneOf(["accepted", "overridden"]))
-    acceptedSuggestions = fields.List(fields.Nested(AcceptedSuggestionSchema))
+    acceptedSuggestions = fields.List(
+        fields.Nested(AcceptedSuggestionSchema), validate=validate.Length(max=MAX_FEEDBACK_ENTRIES)
+    )
     overrideReason = fields.Nested(OverrideReasonSchema)
-    outcomeTimestamp = fields.String(required=True, validate=validate.Length(min=1))
+    outcomeTimestamp = fields.String(required=True, validate=_instant)
 
 
-class FeedbackRequestSchema(_Lenient):
-    feedback = fields.List(fields.Nested(FeedbackEntrySchema), required=True, validate=validate.Length(min=1))
+class FeedbackRequestSchema(_Strict):
+    feedback = fields.List(
+        fields.Nested(FeedbackEntrySchema),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_FEEDBACK_ENTRIES),
+    )
 
 
 def error_paths(messages: Any, prefix: str = "") -> list[tuple[str, str]]:

@@ -43,8 +43,17 @@ feedback = Table(
     Column("outcome_timestamp", Text, nullable=False),
     Column("accepted_suggestions", JSON(none_as_null=True), nullable=True),
     Column("override_reason", JSON(none_as_null=True), nullable=True),
+    Column("client_iss", Text, nullable=True),
 )
 Index("feedback_card", feedback.c.card_uuid)
+
+# One row, rewritten by /healthz at most every few seconds: proof that the store accepts writes.
+health_probe = Table(
+    "health_probe",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("written_at", DateTime(timezone=True), nullable=False),
+)
 
 # Seen client JWT ids (CDS Hooks: a jti is used once), shared by every worker and instance so a
 # token replayed to another process is still refused. Rows can go once the token has expired.

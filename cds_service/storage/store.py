@@ -395,8 +395,9 @@ class Store:
 
     # --- feedback ---------------------------------------------------------------------
 
-    def add(self, service_id: str, entries: Iterable[Mapping[str, Any]]) -> int:
-        """Insert every entry of one feedback request in one transaction; the count stored."""
+    def add(self, service_id: str, entries: Iterable[Mapping[str, Any]], client_iss: str | None = None) -> int:
+        """Insert every entry of one feedback request in one transaction; the count stored.
+        ``client_iss`` is the verified JWT's issuer (None with CDS_AUTH=disabled)."""
         now = datetime.now(UTC)
         rows = [
             {
@@ -407,6 +408,7 @@ class Store:
                 "outcome_timestamp": entry["outcomeTimestamp"],
                 "accepted_suggestions": entry.get("acceptedSuggestions") or None,
                 "override_reason": entry.get("overrideReason") or None,
+                "client_iss": client_iss,
             }
             for entry in entries
         ]
@@ -426,6 +428,7 @@ class Store:
                 "outcomeTimestamp": row["outcome_timestamp"],
                 "acceptedSuggestions": row["accepted_suggestions"],
                 "overrideReason": row["override_reason"],
+                "client_iss": row["client_iss"],
             }
             for row in rows
         ]

@@ -91,10 +91,20 @@ def test_discovery_and_feedback_need_a_token_health_does_not(secured, key):
     assert secured.get("/cds-services").status_code == 401
     header = bearer(key.sign(make_claims(ISSUER, BASE + "/cds-services", now=time.time())))
     assert secured.get("/cds-services", headers={"Authorization": header}).status_code == 200
-    feedback = {"feedback": [{"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-11-23T10:00:00Z"}]}
+    feedback = {
+        "feedback": [
+            {
+                "card": "3f1e2d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
+                "outcome": "overridden",
+                "outcomeTimestamp": "2026-11-23T10:00:00Z",
+            }
+        ]
+    }
     assert secured.post(SIGN + "/feedback", json=feedback).status_code == 401
     header = bearer(key.sign(make_claims(ISSUER, BASE + SIGN + "/feedback", now=time.time())))
     assert secured.post(SIGN + "/feedback", json=feedback, headers={"Authorization": header}).status_code == 200
+    [stored] = secured.application.extensions["cds_feedback_store"].for_card("3f1e2d4c-5b6a-4978-8a9b-0c1d2e3f4a5b")
+    assert stored["client_iss"] == ISSUER
     assert secured.get("/healthz").status_code == 200
 
 

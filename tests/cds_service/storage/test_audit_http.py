@@ -120,17 +120,28 @@ def test_no_trail_no_answer(app, client, monkeypatch):
 
 def test_feedback_is_not_acknowledged_unless_committed(app, client, monkeypatch):
     monkeypatch.setattr(app.extensions["cds_store"], "add", _broken)
-    entry = {"card": "c", "outcome": "accepted", "outcomeTimestamp": "2026-11-23T10:05:31Z"}
+    entry = {
+        "card": "3f1e2d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
+        "outcome": "accepted",
+        "outcomeTimestamp": "2026-11-23T10:05:31Z",
+    }
     response = client.post(SIGN + "/feedback", json={"feedback": [entry]})
     assert response.status_code >= 500
 
 
 def test_feedback_through_the_api_lands_in_the_configured_database(make_app, settings):
     app = make_app(**settings)
-    entry = {"card": "c-9", "outcome": "overridden", "outcomeTimestamp": "2026-11-23T10:05:31Z"}
+    entry = {
+        "card": "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+        "outcome": "overridden",
+        "outcomeTimestamp": "2026-11-23T10:05:31Z",
+    }
     assert app.test_client().post(SIGN + "/feedback", json={"feedback": [entry]}).get_json() == {"stored": 1}
     reopened = make_app(**settings)
-    assert [row["outcome"] for row in reopened.extensions["cds_feedback_store"].for_card("c-9")] == ["overridden"]
+    assert [
+        row["outcome"]
+        for row in reopened.extensions["cds_feedback_store"].for_card("9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d")
+    ] == ["overridden"]
 
 
 def test_a_413_for_too_many_prefetch_resources_is_on_the_trail(make_app):

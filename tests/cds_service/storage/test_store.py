@@ -97,6 +97,7 @@ def test_feedback_round_trip(settings):
     stored = store.add(
         "svc",
         [_entry(acceptedSuggestions=[{"id": "s-1"}]), _entry("card-2", outcome="overridden", overrideReason=override)],
+        "https://ehr.example.org",
     )
     assert stored == 2
     assert store.for_card("card-1") == [
@@ -107,6 +108,7 @@ def test_feedback_round_trip(settings):
             "outcomeTimestamp": "2026-11-23T10:05:31Z",
             "acceptedSuggestions": [{"id": "s-1"}],
             "overrideReason": None,
+            "client_iss": "https://ehr.example.org",
         }
     ]
     assert store.for_card("card-2")[0]["overrideReason"] == override
@@ -186,6 +188,7 @@ def test_a_feedback_table_from_before_alembic_is_adopted_with_its_rows(sqlite_se
             "outcomeTimestamp": "2026-11-20T08:59:00Z",
             "acceptedSuggestions": [{"id": "s"}],
             "overrideReason": None,
+            "client_iss": None,
         }
     ]
     store.add("svc", [_entry("new-card")])
