@@ -154,6 +154,10 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+class StoreUnavailable(SQLAlchemyError):
+    """A write failed outside SQLAlchemy (e.g. the SQLite lock file cannot be opened): the store is down."""
+
+
 @dataclass(frozen=True)
 class HookCall:
     """One audit row: what was answered to whom, never what about whom."""
@@ -234,6 +238,8 @@ class Store:
         self._pending: list[_PendingRow] = []
         self._leading = False
         self.deferred = DeferredRows(self._insert_hook_calls)
+        # Whether the last write committed (/healthz reads it); set by _write, the one write path.
+        self.last_write_ok = True
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -254,7 +260,19 @@ class Store:
             with self._writing() as conn:
                 return work(conn)
 
-        return off_loop(run) if self._write_lock is not None else run()
+        try:
+            result = off_loop(run) if self._write_lock is not None else run()
+        except IntegrityError:
+            self.last_write_ok = True  # the database answered: a constraint, not an outage
+            raise
+        except SQLAlchemyError:
+            self.last_write_ok = False
+            raise
+        except OSError as exc:  # the SQLite write-lock file beside the database cannot be opened
+            self.last_write_ok = False
+            raise StoreUnavailable(f"the database cannot be written: {type(exc).__name__}") from exc
+        self.last_write_ok = True
+        return result
 
     @classmethod
     def open(cls, settings: Mapping[str, Any], *, upgrade: bool = True) -> Store:
@@ -316,8 +334,7 @@ class Store:
         """Insert one audit row in its own transaction; raises if it was not committed."""
         row = _hook_call_row(call)
         if self._write_lock is None:
-            with self.engine.begin() as conn:
-                conn.execute(hook_calls.insert(), row)
+            self._insert_hook_calls([row])
             return
         waiter = _PendingRow(row)
         with self._batch_lock:

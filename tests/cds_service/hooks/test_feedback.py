@@ -137,3 +137,22 @@ def test_unknown_fields_are_not_stored(client, app):
     (stored,) = app.extensions["cds_feedback_store"].for_card(CARD_1)
     assert stored["overrideReason"] == {"reason": {"code": "c", "system": "urn:x"}}
     assert "123-45-6789" not in json.dumps(stored)
+
+
+def test_feedback_is_503_when_the_database_cannot_be_written(make_app, tmp_path):
+    folder = tmp_path / "db"
+    app = make_app(CDS_FEEDBACK_DB=str(folder / "feedback.sqlite3"))
+    client = app.test_client()
+    away = tmp_path / "db-away"
+    folder.rename(away)  # the database's folder is gone: SQLite cannot open the file
+    try:
+        response = client.post(FEEDBACK, json={"feedback": [_entry()]})
+    finally:
+        away.rename(folder)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    outcome = response.get_json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert "sqlite" not in outcome["issue"][0]["diagnostics"].lower()
+    assert app.extensions["cds_feedback_store"].count() == 0
+    assert client.post(FEEDBACK, json={"feedback": [_entry()]}).status_code == 200
