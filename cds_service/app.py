@@ -100,9 +100,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz() -> Response:
-        store_ok = app.extensions["cds_feedback_store"].healthy()
-        response = jsonify({"status": "ok" if store_ok else "degraded", "feedbackStore": store_ok})
-        response.status_code = 200 if store_ok else 503
+        # 200 only while hook calls can be answered (CONTRACT.md, Endpoints): the policy is loaded and
+        # the audit trail accepts writes. The reason is ours, never an exception's text.
+        if app.extensions.get("cds_policy") is None:
+            reason: str | None = "the policy is not loaded"
+        else:
+            reason = app.extensions["cds_store"].write_problem()
+        response = jsonify({"status": "ok"} if reason is None else {"status": "unavailable", "reason": reason})
+        response.status_code = 200 if reason is None else 503
         return response
 
     # Once the configuration is accepted (a refusal stays the one line it is).

@@ -104,7 +104,8 @@ class FeedbackAnswerSchema(_Open):
 
 
 class HealthSchema(_Open):
-    status = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["ok", "unavailable"]))
+    reason = fields.String(metadata={"description": "why the service cannot answer hooks (503 only)"})
 
 
 class VersionSchema(_Open):
@@ -210,7 +211,10 @@ def build_spec(secured: bool = True) -> dict[str, Any]:
                 "summary": "Health",
                 "responses": {
                     "200": {"description": "Can answer hooks", **_json("Health")},
-                    "503": {"description": "Cannot store feedback", **_json("Health")},
+                    "503": {
+                        "description": "Cannot answer hooks: no policy, or the audit trail does not accept writes",
+                        **_json("Health"),
+                    },
                 },
             }
         },

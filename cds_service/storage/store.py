@@ -22,6 +22,7 @@ import fcntl
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from sqlalchemy.pool import NullPool
 
 from ..web.cooperative import off_loop
 from .deferred import DeferredRows
-from .schema import feedback, fhir_access_tokens, hook_calls, jwt_replay
+from .schema import feedback, fhir_access_tokens, health_probe, hook_calls, jwt_replay
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -52,6 +53,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK_KEY = 0x4C454E41  # "LENA"
 _SQLITE_BUSY_SECONDS = 30
 _MAX_HOOK_INSTANCE = 255
+# /healthz makes a real write at most this often per process (Store.write_problem).
+PROBE_SECONDS = 5.0
 
 
 def database_url(settings: Mapping[str, Any]) -> str:
@@ -154,6 +157,13 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _probe(conn: Connection) -> None:
+    """Rewrite the one health_probe row (insert it when it is not there yet)."""
+    now = datetime.now(UTC)
+    if conn.execute(health_probe.update().where(health_probe.c.id == 1).values(written_at=now)).rowcount == 0:
+        conn.execute(health_probe.insert(), {"id": 1, "written_at": now})
+
+
 class StoreUnavailable(SQLAlchemyError):
     """A write failed outside SQLAlchemy (e.g. the SQLite lock file cannot be opened): the store is down."""
 
@@ -240,6 +250,8 @@ class Store:
         self.deferred = DeferredRows(self._insert_hook_calls)
         # Whether the last write committed (/healthz reads it); set by _write, the one write path.
         self.last_write_ok = True
+        self._probe_lock = threading.Lock()
+        self._probed_at: float | None = None
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -475,16 +487,25 @@ class Store:
 
     # --- health -----------------------------------------------------------------------
 
-    def healthy(self) -> bool:
-        """Both tables answer a read."""
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(select(feedback.c.id).limit(1)).all()
-                conn.execute(select(hook_calls.c.id).limit(1)).all()
-        except SQLAlchemyError:
-            log.warning("store unavailable", extra={"event": "store_unhealthy"})
-            return False
-        return True
+    def write_problem(self) -> str | None:
+        """Why the store does not accept writes right now, or None when it does.
+
+        Its last write must have committed, and a real one (the ``health_probe`` row) is made at
+        most every PROBE_SECONDS per process, so that a store that broke while idle, or that came
+        back, is seen within seconds without /healthz writing on every call."""
+        now = time.monotonic()
+        with self._probe_lock:
+            due = self._probed_at is None or now - self._probed_at >= PROBE_SECONDS
+            if due:
+                self._probed_at = now
+        if due:
+            try:
+                self._write(_probe)
+            except IntegrityError:
+                pass  # another process inserted the row first: the database took the write
+            except SQLAlchemyError as exc:
+                log.warning("store unavailable", extra={"event": "store_unhealthy", "error": type(exc).__name__})
+        return None if self.last_write_ok else "the audit trail does not accept writes"
 
     def close(self) -> None:
         """Write the queued audit rows, then let the connections go (the console commands close

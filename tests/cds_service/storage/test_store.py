@@ -15,6 +15,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from cds_service.storage import HookCall, Store, current_revision, database_url, head_revision, migrate
+from cds_service.storage import store as store_module
 from cds_service.storage.schema import metadata
 
 from .conftest import PG_URL
@@ -126,12 +127,13 @@ def test_a_feedback_request_is_stored_whole_or_not_at_all(settings):
     store.close()
 
 
-def test_healthy_until_a_table_is_gone(settings):
+def test_writable_until_the_probe_table_is_gone(settings, monkeypatch):
+    monkeypatch.setattr(store_module, "PROBE_SECONDS", 0.0)
     store = Store.open(settings)
-    assert store.healthy()
+    assert store.write_problem() is None
     with store.engine.begin() as conn:
-        conn.execute(text("DROP TABLE hook_calls"))
-    assert not store.healthy()
+        conn.execute(text("DROP TABLE health_probe"))
+    assert store.write_problem() == "the audit trail does not accept writes"
     store.close()
 
 
