@@ -31,7 +31,6 @@ Limits worth knowing:
 from __future__ import annotations
 
 import heapq
-import ipaddress
 import json
 import logging
 import math
@@ -59,7 +58,7 @@ from jwt import exceptions as jwt_errors
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from ..web.cooperative import cooperative
-from .fhir_servers import configured_server
+from .fhir_servers import configured_server, is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +82,6 @@ MAX_LIFETIME_SECONDS = 3600.0
 
 _EC_CURVE_FOR_ALG = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
-_LOOPBACK_NAMES = frozenset({"localhost"})
 
 PublicKey = EllipticCurvePublicKey | RSAPublicKey
 
@@ -244,19 +242,10 @@ def _url_refusal(url: str) -> str | None:
     if parts.scheme == "https":
         return None
     if parts.scheme == "http":
-        if _is_loopback(host):
+        if is_loopback(host):
             return None
         return f"JWKS URL {_show(url)} must use https (plain http is allowed only for loopback hosts)"
     return f"JWKS URL {_show(url)} must use https"
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def parse_jwks(data: Any, origin: str) -> dict[str, VerificationKey]:
