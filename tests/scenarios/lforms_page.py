@@ -145,8 +145,9 @@ def page_server(config: dict[str, Any]) -> Iterator[str]:
 
 
 @contextmanager
-def chromium() -> Iterator[Any]:
-    """Headless Chromium through Debian's chromedriver, a fresh profile, nothing fetched on its own."""
+def chromium(window: tuple[int, int] = (1100, 1400)) -> Iterator[Any]:
+    """Headless Chromium through Debian's chromedriver, a fresh profile, nothing fetched on its own
+    (the card preview test uses it too)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -162,7 +163,7 @@ def chromium() -> Iterator[Any]:
         "--disable-sync",
         "--no-first-run",
         f"--user-data-dir={profile}",
-        "--window-size=1100,1400",
+        f"--window-size={window[0]},{window[1]}",
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)

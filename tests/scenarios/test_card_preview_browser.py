@@ -16,9 +16,8 @@ import pytest
 
 from cds_service.cli import main
 from tests.conftest import SAMPLES
+from tests.scenarios.lforms_page import CHROMEDRIVER, CHROMIUM, chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 WIDTH, HEIGHT = 1280, 800
 NAMES = sorted(p.name for p in SAMPLES.glob("*.json") if not p.name.startswith("11-"))
 RAW_MARKDOWN = ("**", "|---", "](", "\n- ", "\n| ")
@@ -26,37 +25,19 @@ RAW_MARKDOWN = ("**", "|---", "](", "\n- ", "\n| ")
 if os.environ.get("CDS_SKIP_BROWSER_TESTS") == "1":
     pytest.skip("CDS_SKIP_BROWSER_TESTS=1", allow_module_level=True)
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is a dev dependency")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
+pytest.importorskip("selenium.webdriver", reason="selenium is a dev dependency")
 from selenium.webdriver.common.by import By  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
+def browser():
     assert CHROMIUM.exists() and CHROMEDRIVER.exists(), "run .ci/install_browser (Debian chromium, chromium-driver)"
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--window-size={WIDTH},{HEIGHT}",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_window_size(WIDTH, HEIGHT)
-    # The page's viewport is the 1280x800 screen: grow the window by whatever the browser keeps.
-    inner = driver.execute_script("return [window.innerWidth, window.innerHeight]")
-    driver.set_window_size(2 * WIDTH - inner[0], 2 * HEIGHT - inner[1])
-    try:
+    with chromium(window=(WIDTH, HEIGHT)) as driver:
+        driver.set_window_size(WIDTH, HEIGHT)
+        # The page's viewport is the 1280x800 screen: grow the window by whatever the browser keeps.
+        inner = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+        driver.set_window_size(2 * WIDTH - inner[0], 2 * HEIGHT - inner[1])
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture(scope="module")
